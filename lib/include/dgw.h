@@ -1,0 +1,402 @@
+/*
+ * dgw.h - libdgw, a sans-I/O Discord gateway client.
+ *
+ * The library is a state machine. It never opens a socket, never reads a
+ * clock, never sleeps, never starts a thread and never prints. The caller:
+ *
+ *   1. creates a connection with dgw_conn_new() and calls dgw_conn_start();
+ *   2. connects a socket (TLS for wss://) to dgw_conn_endpoint();
+ *   3. writes what dgw_conn_peek_output() shows, then dgw_conn_consume_output();
+ *   4. feeds what the socket gives to dgw_conn_recv(), and reads events with
+ *      dgw_conn_poll_event() until it returns false;
+ *   5. sleeps until dgw_conn_next_timeout() and then calls
+ *      dgw_conn_handle_timeout();
+ *   6. on DGW_EV_CLOSED closes the socket, asks dgw_conn_reconnect() how
+ *      long to wait, waits, and goes back to step 1's dgw_conn_start().
+ *
+ * Time is a caller-chosen monotonic clock in milliseconds ("now_ms").
+ * Randomness (WebSocket key, frame masks, heartbeat jitter, backoff jitter)
+ * comes from the caller's dgw_random_fn, so a test run is reproducible.
+ *
+ * Heartbeats, zombie detection, IDENTIFY/RESUME, RECONNECT, INVALID_SESSION,
+ * close codes, backoff and the send rate limit are handled inside; the
+ * caller only moves bytes and reads events.
+ *
+ * Thread safety: a dgw_conn has no locks. Calls on one connection must not
+ * overlap; a threaded caller holds one mutex around every call (see
+ * examples/). Different connections are independent: there is no global
+ * state.
+ */
+#ifndef DGW_H
+#define DGW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DGW_VERSION "0.1.0"
+#define DGW_API_VERSION 10
+
+/* "No deadline" from dgw_conn_next_timeout(). */
+#define DGW_NO_TIMEOUT UINT64_MAX
+
+/* Largest payload the gateway accepts from a client (else it closes 4002). */
+#define DGW_MAX_SEND_PAYLOAD 4096
+
+/* The close code libdgw sends when it closes to reconnect and resume
+ * (zombie, RECONNECT, INVALID_SESSION d=true). Any code but 1000/1001 keeps
+ * the session alive on Discord's side; 4900 is in the private-use range. */
+#define DGW_CLOSE_RESUMABLE 4900
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+/* Every function that can fail returns one of these. Negative is failure. */
+typedef enum dgw_err {
+    DGW_OK = 0,
+    DGW_ERR_NOMEM = -1,          /* an allocation failed */
+    DGW_ERR_INVALID_ARGUMENT = -2, /* a NULL or out-of-range argument */
+    DGW_ERR_STATE = -3,          /* the call is not valid in this state */
+    DGW_ERR_URL = -4,            /* the gateway URL cannot be used */
+    DGW_ERR_UNSUPPORTED = -5,    /* e.g. zstd-stream in a build without zstd */
+    DGW_ERR_HTTP = -10,          /* malformed HTTP upgrade response */
+    DGW_ERR_HTTP_TOO_LARGE = -11, /* upgrade response headers over the cap */
+    DGW_ERR_HANDSHAKE = -12,     /* 101 with a wrong/missing Upgrade,
+                                    Connection or Sec-WebSocket-Accept */
+    DGW_ERR_REJECTED = -13,      /* the server answered the upgrade with a
+                                    status other than 101 */
+    DGW_ERR_WS_PROTOCOL = -20,   /* a WebSocket framing violation */
+    DGW_ERR_WS_TOO_LARGE = -21,  /* a frame or message over the cap */
+    DGW_ERR_WS_UTF8 = -22,       /* invalid UTF-8 in a text message or reason */
+    DGW_ERR_INFLATE = -30,       /* corrupt zlib-stream / zstd-stream data */
+    DGW_ERR_INFLATE_TOO_LARGE = -31, /* a payload inflated past the cap */
+    DGW_ERR_INFLATE_TRUNCATED = -32, /* the stream ended inside a payload */
+    DGW_ERR_PAYLOAD = -40,       /* not JSON, no "op", non-integer "op"... */
+    DGW_ERR_HELLO = -41,         /* HELLO with a missing or absurd interval */
+    DGW_ERR_READY = -42,         /* READY without a usable session_id */
+    DGW_ERR_ZOMBIE = -50,        /* no heartbeat ACK before the next beat */
+    DGW_ERR_TIMEOUT = -51,       /* upgrade, HELLO or close handshake took
+                                    too long */
+    DGW_ERR_EOF = -52,           /* the transport ended without a close */
+    DGW_ERR_SEND_TOO_LARGE = -60, /* a command over DGW_MAX_SEND_PAYLOAD */
+    DGW_ERR_RATE_LIMITED = -61,  /* send queue full: command refused */
+    DGW_ERR_FATAL_CLOSE = -70    /* the server closed with a code that forbids
+                                    reconnecting (4004, 4010-4014) */
+} dgw_err;
+
+/* A static English description of an error code. Never NULL. */
+const char *dgw_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+
+/* Fills buf with len random bytes. Must not fail. For production use a
+ * CSPRNG (getrandom(2)); tests use a seeded generator. */
+typedef void (*dgw_random_fn)(void *user, uint8_t *buf, size_t len);
+
+/* Optional allocator. Every allocation libdgw, zlib and zstd make for a
+ * connection goes through it (wslay's fixed 4 KiB frame context does not:
+ * wslay 1.1 has no allocator hook). */
+typedef struct dgw_allocator {
+    void *(*alloc)(void *user, size_t size);
+    void *(*realloc)(void *user, void *ptr, size_t old_size, size_t new_size);
+    void (*free)(void *user, void *ptr, size_t size);
+    void *user;
+} dgw_allocator;
+
+typedef enum dgw_compress {
+    DGW_COMPRESS_NONE = 0,
+    DGW_COMPRESS_ZLIB_STREAM = 1,
+    DGW_COMPRESS_ZSTD_STREAM = 2
+} dgw_compress;
+
+/* What IDENTIFY carries. Strings are copied by dgw_conn_new(). */
+typedef struct dgw_identify {
+    const char *token;          /* required; never appears in any message */
+    uint64_t intents;
+    const char *os;             /* properties.os; NULL: "linux" */
+    const char *browser;        /* properties.browser; NULL: "libdgw" */
+    const char *device;         /* properties.device; NULL: "libdgw" */
+    uint32_t shard_id;          /* used when shard_count > 0 */
+    uint32_t shard_count;       /* 0: no "shard" field */
+    uint32_t large_threshold;   /* 0: field omitted (server default 50) */
+    const char *presence_json;  /* raw JSON object for "presence", or NULL */
+} dgw_identify;
+
+typedef struct dgw_config {
+    /* Gateway URL, "wss://gateway.discord.gg" or "ws://127.0.0.1:8080/gw".
+     * Its query is replaced by v=10&encoding=json[&compress=...]. */
+    const char *url;
+    dgw_compress compress;
+    dgw_identify identify;
+    dgw_random_fn random;       /* required */
+    void *random_user;
+    const dgw_allocator *allocator; /* NULL: malloc/realloc/free */
+
+    /* Limits. 0 picks the default given in brackets. */
+    size_t max_message_size;    /* one (inflated) payload [16 MiB] */
+    size_t max_http_header_size; /* upgrade response headers [16 KiB] */
+    size_t max_http_body_size;  /* body kept from a rejected upgrade [4 KiB] */
+    uint32_t backoff_base_ms;   /* first retry delay [1000] */
+    uint32_t backoff_max_ms;    /* cap on the retry delay [60000] */
+    uint32_t handshake_timeout_ms; /* upgrade and HELLO each [30000] */
+    uint32_t close_timeout_ms;  /* wait for the server's close [5000] */
+    uint32_t rate_limit_count;  /* commands per window [120] */
+    uint32_t rate_limit_window_ms; /* [60000] */
+    uint32_t rate_limit_reserved; /* slots only heartbeats may use [5] */
+    uint32_t send_queue_max;    /* commands held while rate limited [64] */
+} dgw_config;
+
+/* ------------------------------------------------------------------------ */
+/* Connection                                                                */
+
+typedef struct dgw_conn dgw_conn;
+
+typedef enum dgw_state {
+    DGW_STATE_IDLE,         /* created or closed; waiting for start() */
+    DGW_STATE_UPGRADING,    /* HTTP upgrade request out, waiting for 101 */
+    DGW_STATE_WAIT_HELLO,   /* WebSocket open, waiting for op 10 */
+    DGW_STATE_IDENTIFYING,  /* IDENTIFY sent (or due), waiting for READY */
+    DGW_STATE_RESUMING,     /* RESUME sent, waiting for RESUMED */
+    DGW_STATE_CONNECTED,    /* READY or RESUMED received */
+    DGW_STATE_CLOSING,      /* our close frame is out, waiting for the server's */
+    DGW_STATE_CLOSED        /* transport is done: close the socket */
+} dgw_state;
+
+/* Creates a connection. Copies everything it keeps from cfg (URL, token,
+ * identify strings). On failure returns NULL and, if err is not NULL,
+ * stores the reason there. */
+dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *err);
+
+/* Frees the connection and everything it owns. NULL is ignored. */
+void dgw_conn_free(dgw_conn *c);
+
+/* Starts a (re)connection: resets the transport, picks the URL (the
+ * resume_gateway_url when a session can be resumed) and queues the HTTP
+ * upgrade request as output. Valid in DGW_STATE_IDLE (new, or after
+ * dgw_conn_reconnect()). Errors: DGW_ERR_STATE, DGW_ERR_NOMEM. */
+dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms);
+
+/* Where the socket must go for the current (or next) attempt. Pointers stay
+ * valid until the next dgw_conn_start() or dgw_conn_free(). */
+typedef struct dgw_endpoint {
+    const char *host;       /* NUL-terminated, for DNS and TLS SNI */
+    uint16_t port;
+    bool tls;               /* wss:// */
+} dgw_endpoint;
+void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep);
+
+/* Feeds bytes read from the transport. Returns how many were consumed (>= 0)
+ * or a dgw_err (< 0). It stops consuming when events are ready; the caller
+ * drains them with dgw_conn_poll_event() and calls again with the rest:
+ *
+ *     while (len > 0) {
+ *         long r = dgw_conn_recv(c, p, len, now);
+ *         if (r < 0) break;          // the error also arrives as DGW_EV_CLOSED
+ *         p += r; len -= (size_t)r;
+ *         while (dgw_conn_poll_event(c, &ev)) handle(&ev);
+ *     }
+ *
+ * On a protocol error the connection queues a close frame, moves to
+ * DGW_STATE_CLOSED, queues DGW_EV_CLOSED carrying the error, and returns the
+ * error; dgw_conn_last_error() has the details. Bytes given after
+ * DGW_STATE_CLOSED are ignored (and reported as consumed). */
+long dgw_conn_recv(dgw_conn *c, const uint8_t *data, size_t len,
+                   uint64_t now_ms);
+
+/* Tells the connection that the transport ended (read returned 0, or an
+ * I/O error). Queues DGW_EV_CLOSED (code 1006, session kept) unless the
+ * connection was already closed. */
+void dgw_conn_recv_eof(dgw_conn *c, uint64_t now_ms);
+
+/* Bytes waiting to be written to the transport. Stores a pointer to them in
+ * *out and returns their count (0: nothing to write). The pointer is valid
+ * until the next call on c other than dgw_conn_peek_output(). */
+size_t dgw_conn_peek_output(dgw_conn *c, const uint8_t **out);
+
+/* Marks n bytes of the output as written. */
+void dgw_conn_consume_output(dgw_conn *c, size_t n);
+
+/* The earliest time at which dgw_conn_handle_timeout() has work (heartbeat,
+ * zombie check, deferred IDENTIFY, rate-limit queue, handshake or close
+ * timeout), or DGW_NO_TIMEOUT. */
+uint64_t dgw_conn_next_timeout(const dgw_conn *c);
+
+/* Does the work that is due at now_ms. Calling it early is harmless. */
+dgw_err dgw_conn_handle_timeout(dgw_conn *c, uint64_t now_ms);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+
+typedef enum dgw_event_type {
+    DGW_EV_NONE = 0,
+    DGW_EV_UPGRADED,        /* 101 accepted; the WebSocket is open */
+    DGW_EV_REJECTED,        /* upgrade refused: http_status, headers, body */
+    DGW_EV_HELLO,           /* op 10: heartbeat_interval_ms */
+    DGW_EV_DISPATCH,        /* op 0: name, seq, data (READY/RESUMED too) */
+    DGW_EV_HEARTBEAT_ACK,   /* op 11: latency_ms */
+    DGW_EV_RECONNECT,       /* op 7: the library is closing to resume */
+    DGW_EV_INVALID_SESSION, /* op 9: resumable says which way */
+    DGW_EV_PAYLOAD,         /* any other op the library does not act on */
+    DGW_EV_CLOSED           /* transport done: close the socket now */
+} dgw_event_type;
+
+/* Slices point into the connection's buffers: valid until the next
+ * dgw_conn_poll_event(), dgw_conn_recv() or dgw_conn_free(). They are not
+ * NUL-terminated except where stated. */
+typedef struct dgw_event {
+    dgw_event_type type;
+
+    /* Payload events (HELLO, DISPATCH, ACK, RECONNECT, INVALID_SESSION,
+     * PAYLOAD). */
+    int op;
+    int64_t seq;            /* "s", or -1 when null/absent */
+    const char *name;       /* "t", NUL-terminated, or NULL */
+    const char *data;       /* raw JSON bytes of "d" ("null" if absent) */
+    size_t data_len;
+    const char *payload;    /* the whole payload as received (inflated) */
+    size_t payload_len;
+
+    uint32_t heartbeat_interval_ms; /* HELLO */
+    uint32_t latency_ms;    /* HEARTBEAT_ACK: ACK time minus beat time */
+    bool resumable;         /* INVALID_SESSION: d; CLOSED: session kept */
+
+    /* REJECTED */
+    int http_status;
+    const char *http_headers; /* raw header block after the status line */
+    size_t http_headers_len;
+    const char *http_body;  /* up to max_http_body_size bytes */
+    size_t http_body_len;
+
+    /* CLOSED */
+    uint16_t close_code;    /* the server's code; 1006 if none; ours when
+                               we closed first */
+    const char *close_reason;
+    size_t close_reason_len;
+    bool closed_by_server;  /* the server sent the first close frame */
+    bool fatal;             /* do not reconnect (dgw_close_code_is_fatal) */
+    dgw_err error;          /* why, when it was an error; else DGW_OK */
+} dgw_event;
+
+/* Takes the next event. Returns false when there is none. May decode bytes
+ * already handed to dgw_conn_recv() to produce the next event. */
+bool dgw_conn_poll_event(dgw_conn *c, dgw_event *ev);
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                  */
+
+/* Sends {"op":op,"d":<d_json>}. d_json must be one JSON value (checked);
+ * d_len 0 means null. Valid once HELLO has arrived. Errors:
+ * DGW_ERR_STATE (before HELLO, or closing), DGW_ERR_INVALID_ARGUMENT (d is
+ * not JSON), DGW_ERR_SEND_TOO_LARGE (payload over 4096 bytes),
+ * DGW_ERR_RATE_LIMITED (window used up and the queue is full). When the
+ * window is used up but the queue has room, the command is queued and sent
+ * by dgw_conn_handle_timeout() in order; DGW_OK is returned. */
+dgw_err dgw_conn_send(dgw_conn *c, int op, const char *d_json, size_t d_len,
+                      uint64_t now_ms);
+
+/* Op 3. status: "online", "dnd", "idle", "invisible", "offline".
+ * activities_json: a JSON array or NULL ([]). since_ms < 0: null. */
+typedef struct dgw_presence {
+    int64_t since_ms;
+    const char *activities_json;
+    const char *status;
+    bool afk;
+} dgw_presence;
+dgw_err dgw_conn_update_presence(dgw_conn *c, const dgw_presence *p,
+                                 uint64_t now_ms);
+
+/* Op 4. channel_id NULL: leave voice. IDs are snowflakes as decimal text. */
+typedef struct dgw_voice_state {
+    const char *guild_id;
+    const char *channel_id;
+    bool self_mute;
+    bool self_deaf;
+} dgw_voice_state;
+dgw_err dgw_conn_update_voice_state(dgw_conn *c, const dgw_voice_state *v,
+                                    uint64_t now_ms);
+
+/* Op 8. Give either query (with limit) or user_ids_json (a JSON array). */
+typedef struct dgw_request_members {
+    const char *guild_id;
+    const char *query;          /* NULL: omitted */
+    uint32_t limit;
+    bool presences;
+    const char *user_ids_json;  /* NULL: omitted */
+    const char *nonce;          /* NULL: omitted; at most 32 bytes */
+} dgw_request_members;
+dgw_err dgw_conn_request_guild_members(dgw_conn *c,
+                                       const dgw_request_members *r,
+                                       uint64_t now_ms);
+
+/* Op 31. guild_ids: n snowflakes as decimal text. */
+dgw_err dgw_conn_request_soundboard_sounds(dgw_conn *c,
+                                           const char *const *guild_ids,
+                                           size_t n, uint64_t now_ms);
+
+/* Closes the connection with a close frame. code 1000 or 1001 ends the
+ * session on Discord's side (no resume); any other code keeps it. The
+ * connection moves to DGW_STATE_CLOSING and DGW_EV_CLOSED follows when the
+ * server answers or close_timeout_ms passes. */
+dgw_err dgw_conn_close(dgw_conn *c, uint16_t code, const char *reason,
+                       uint64_t now_ms);
+
+/* After DGW_EV_CLOSED (or a failed connect: call it then too): prepares the
+ * next attempt and stores in *wait_ms how long to wait before
+ * dgw_conn_start(). The wait is 0 for the first attempt after a working
+ * session, then exponential backoff with jitter, capped; never less than a
+ * pending INVALID_SESSION wait. Returns DGW_ERR_FATAL_CLOSE when the last
+ * close code forbids reconnecting. */
+dgw_err dgw_conn_reconnect(dgw_conn *c, uint64_t now_ms, uint32_t *wait_ms);
+
+/* ------------------------------------------------------------------------ */
+/* State and helpers                                                         */
+
+dgw_state dgw_conn_state(const dgw_conn *c);
+const char *dgw_state_name(dgw_state s);
+
+/* A description of the last error on c, naming what was wrong (never the
+ * token). "" when there was none. Valid until the next call on c. */
+const char *dgw_conn_last_error(const dgw_conn *c);
+
+/* Session data: NULL / -1 when there is none. */
+const char *dgw_conn_session_id(const dgw_conn *c);
+const char *dgw_conn_resume_url(const dgw_conn *c);
+int64_t dgw_conn_last_seq(const dgw_conn *c);
+bool dgw_conn_can_resume(const dgw_conn *c);
+
+/* Heartbeat: the interval from HELLO (0 before) and the last measured
+ * round trip (-1 before the first ACK). */
+uint32_t dgw_conn_heartbeat_interval(const dgw_conn *c);
+int64_t dgw_conn_latency(const dgw_conn *c);
+
+/* Bytes the connection holds right now through the allocator (buffers,
+ * inflate state, queues, the struct itself). */
+size_t dgw_conn_memory(const dgw_conn *c);
+
+/* True for the close codes after which a client must not reconnect:
+ * 4004, 4010, 4011, 4012, 4013, 4014. */
+bool dgw_close_code_is_fatal(uint16_t code);
+
+/* True when a close with this code, received from the server, still lets
+ * the client resume (4007 and 4009 require a new session). */
+bool dgw_close_code_keeps_session(uint16_t code);
+
+/* A short name for a gateway close code ("authentication failed"), or
+ * NULL for codes the table does not know. */
+const char *dgw_close_code_name(uint16_t code);
+
+/* Parses the event's "d" with cJSON. Returns a cJSON* (declared as void*
+ * so this header does not need cJSON's) to free with cJSON_Delete(), or
+ * NULL when d is absent or not JSON. */
+void *dgw_event_parse_data(const dgw_event *ev);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DGW_H */

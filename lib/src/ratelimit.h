@@ -1,0 +1,42 @@
+/* ratelimit.h - the gateway's send limit: N commands per sliding window per
+ * connection (120 per 60 s), with a few slots only heartbeats may take, so
+ * a busy bot can never starve its own heartbeat into a zombie close. */
+#ifndef DGW_RATELIMIT_H
+#define DGW_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define DGW_RATELIMIT_MAX 512 /* largest rate_limit_count accepted */
+
+typedef struct dgw_queued {
+    struct dgw_queued *next;
+    size_t len;
+    char data[]; /* a whole payload, sent as one text frame */
+} dgw_queued;
+
+typedef struct dgw_ratelimit {
+    uint64_t *sent;     /* ring of send times, capacity `limit` */
+    uint32_t limit, reserved, window_ms;
+    uint32_t head, count;
+    dgw_queued *q_head, *q_tail;
+    uint32_t q_len, q_max;
+} dgw_ratelimit;
+
+int dgw_rl_init(dgw_ratelimit *rl, dgw_mem *m, uint32_t limit,
+                uint32_t reserved, uint32_t window_ms, uint32_t q_max);
+void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m);
+/* Forgets sends and drops the queue (a new connection has a new window). */
+void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m);
+/* May a command be sent now? Heartbeats may use the reserved slots. */
+bool dgw_rl_can_send(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
+void dgw_rl_record(dgw_ratelimit *rl, uint64_t now);
+/* When the oldest send leaves the window (when a slot frees up). */
+uint64_t dgw_rl_next_free(const dgw_ratelimit *rl);
+int dgw_rl_enqueue(dgw_ratelimit *rl, dgw_mem *m, const char *p, size_t n);
+dgw_queued *dgw_rl_peek(dgw_ratelimit *rl);
+void dgw_rl_pop(dgw_ratelimit *rl, dgw_mem *m);
+
+#endif

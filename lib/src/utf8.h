@@ -1,0 +1,21 @@
+/* utf8.h - incremental UTF-8 validation (RFC 3629), for text frames whose
+ * bytes arrive in arbitrary chunks. */
+#ifndef DGW_UTF8_H
+#define DGW_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dgw_utf8 {
+    uint8_t need;   /* continuation bytes still expected */
+    uint8_t lo, hi; /* allowed range of the next continuation byte */
+} dgw_utf8;
+
+static inline void dgw_utf8_init(dgw_utf8 *u) { u->need = 0; u->lo = 0x80; u->hi = 0xBF; }
+/* Feeds bytes; false as soon as they cannot be valid UTF-8. */
+bool dgw_utf8_feed(dgw_utf8 *u, const uint8_t *p, size_t n);
+/* True when the bytes so far end on a character boundary. */
+static inline bool dgw_utf8_complete(const dgw_utf8 *u) { return u->need == 0; }
+
+#endif

@@ -1,0 +1,114 @@
+/* harness.h - plays the Discord gateway's side of a dgw_conn in memory.
+ *
+ * The tests own the clock (t->now) and the random source (a seeded
+ * xorshift), so every run is the same and an hour of heartbeats takes
+ * microseconds. The harness speaks real bytes: it answers the client's real
+ * upgrade request, frames server messages as RFC 6455 requires (optionally
+ * compressed with a real zlib or zstd stream), and unmasks and records every
+ * frame the client writes. */
+#ifndef TS_HARNESS_H
+#define TS_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dgw.h"
+
+#define TS_MAX_EVENTS 4096
+#define TS_MAX_SENT 4096
+
+typedef struct ts_event {
+    dgw_event_type type;
+    int op;
+    int64_t seq;
+    char name[64];
+    char *data;             /* copy of d (NUL-terminated) */
+    size_t data_len;
+    uint32_t interval, latency;
+    bool resumable, fatal, by_server;
+    uint16_t close_code;
+    dgw_err error;
+    int http_status;
+    char *body;
+} ts_event;
+
+typedef struct ts_frame_out {
+    uint8_t opcode;
+    char *payload;          /* unmasked, NUL-terminated */
+    size_t len;
+    uint64_t at;            /* harness time when it was written */
+} ts_frame_out;
+
+typedef struct ts {
+    dgw_conn *c;
+    dgw_config cfg;
+    dgw_compress comp;
+    uint64_t now;
+    uint64_t rng;
+    void *zdef;             /* z_stream* */
+    void *zstd;             /* ZSTD_CStream* */
+    ts_event ev[TS_MAX_EVENTS];
+    size_t nev;
+    ts_frame_out out[TS_MAX_SENT];
+    size_t nout;
+    uint8_t *wire;          /* client bytes not yet parsed as frames */
+    size_t wire_len;
+    char request[4096];     /* the upgrade request */
+    long last_recv;         /* dgw_conn_recv's last negative result, or 0 */
+    /* counting allocator */
+    size_t alloc_now, alloc_peak, alloc_calls;
+    long fail_after;        /* fail the Nth allocation (-1: never) */
+    dgw_allocator allocator;
+} ts;
+
+/* Sets up t with defaults (ws://gateway.test/, token "secret-token") and
+ * creates the connection. Tests may edit t->cfg and call ts_recreate(). */
+void ts_init(ts *t, dgw_compress comp);
+void ts_recreate(ts *t);
+void ts_free(ts *t);
+
+/* start() and answer the upgrade with a correct 101. */
+void ts_connect(ts *t);
+/* start() only; the test answers the upgrade itself with ts_feed(). */
+void ts_start(ts *t);
+/* The 101 response for the pending request (correct accept). */
+void ts_build_101(ts *t, char *out, size_t cap);
+
+/* Feeds raw bytes in chunks of `split` (0: all at once), collecting events
+ * and client output. */
+void ts_feed_split(ts *t, const void *p, size_t n, size_t split);
+void ts_feed(ts *t, const void *p, size_t n);
+void ts_eof(ts *t);
+
+/* Builds a server frame into out; returns its length. */
+size_t ts_frame(uint8_t *out, bool fin, uint8_t opcode, const void *p,
+                size_t n, const uint8_t *mask_or_null);
+/* Sends one payload as a message (compressed and binary when the
+ * connection uses compression), optionally fragmented into frames of
+ * frag bytes (0: one frame). */
+void ts_send_json_frag(ts *t, const char *json, size_t frag);
+void ts_send_json(ts *t, const char *json);
+/* The compressed bytes of a payload for this connection's stream. */
+size_t ts_compress(ts *t, const char *json, uint8_t **out);
+
+void ts_hello(ts *t, uint32_t interval);
+void ts_ready(ts *t, const char *session_id, const char *resume_url);
+void ts_dispatch(ts *t, int64_t seq, const char *name, const char *d);
+/* connect + HELLO + READY (session "sess-1", seq 1). */
+void ts_establish(ts *t, uint32_t interval);
+
+/* Moves time forward, running every deadline on the way. */
+void ts_advance(ts *t, uint64_t ms);
+void ts_collect(ts *t);
+
+/* Client output: count of text payloads with this op since index `from`,
+ * and the last one. */
+size_t ts_count_op(const ts *t, int op, size_t from);
+const ts_frame_out *ts_last_op(const ts *t, int op);
+const ts_frame_out *ts_last_close(const ts *t);
+uint16_t ts_close_code_of(const ts_frame_out *f);
+const ts_event *ts_last_event(const ts *t, dgw_event_type type);
+size_t ts_count_events(const ts *t, dgw_event_type type);
+
+#endif

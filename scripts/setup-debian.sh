@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on Debian 12.
+# Run as root (CI and the README's commands do). Idempotent.
+set -euo pipefail
+pkgs=(meson ninja-build pkg-config cmake gcc clang libclang-rt-14-dev
+      libbearssl-dev libwslay-dev libcjson-dev zlib1g-dev libzstd-dev
+      libcriterion-dev openssl ca-certificates binutils)
+[ "${WITH_NODE:-0}" = 1 ] && pkgs+=(nodejs npm)
+[ "${WITH_AFL:-0}" = 1 ] && pkgs+=(afl++)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

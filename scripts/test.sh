@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, builds everything with -Werror and runs
+# every test suite (unit, mockgateway, e2e, fuzz corpus replay).
+# Usage: bash scripts/test.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+WITH_NODE=1 bash scripts/setup-debian.sh
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" -Dwerror=true
+fi
+ninja -C "$build"
+meson test -C "$build" --print-errorlogs --num-processes 2

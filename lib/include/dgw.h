@@ -181,8 +181,10 @@ void dgw_conn_free(dgw_conn *c);
  * dgw_conn_reconnect()). Errors: DGW_ERR_STATE, DGW_ERR_NOMEM. */
 dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms);
 
-/* Where the socket must go for the current (or next) attempt. Pointers stay
- * valid until the next dgw_conn_start() or dgw_conn_free(). */
+/* Where the socket must go for the current attempt, or, in
+ * DGW_STATE_IDLE, the next one (the resume_gateway_url while the session can
+ * be resumed). host points into c: valid until the next dgw_conn_reconnect()
+ * or dgw_conn_free(). */
 typedef struct dgw_endpoint {
     const char *host;       /* NUL-terminated, for DNS and TLS SNI */
     uint16_t port;

@@ -103,7 +103,6 @@ dgw_err dgw_begin_close(dgw_conn *c, uint16_t code, const char *reason)
     c->close_reason_len = rl;
     if (code == 1000 || code == 1001) {
         /* Discord ends the session on these: resuming is impossible. */
-        c->session_ended = true;
         dgw_clear_session(c);
     }
     c->state = DGW_STATE_CLOSING;
@@ -149,6 +148,25 @@ static void resolve_limits(dgw_config *k)
 #undef DEF
 }
 
+/* Where the next (or current) attempt goes: the resume URL while a session
+ * can be resumed, else the gateway URL. */
+static void pick_url(dgw_conn *c)
+{
+    c->current_url = c->gateway_url;
+    if (dgw_has_session(c) && c->resume_url) {
+        const char *why;
+        if (!dgw_url_parse(c->resume_url, &c->current_url, &why))
+            c->current_url = c->gateway_url;
+    }
+}
+
+void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep)
+{
+    ep->host = c->current_url.host;
+    ep->port = c->current_url.port;
+    ep->tls = c->current_url.tls;
+}
+
 dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
 {
     dgw_err dummy;
@@ -188,6 +206,7 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     c->cfg = *cfg;
     resolve_limits(&c->cfg);
     c->gateway_url = url;
+    c->current_url = url;
     c->query = query_for[cfg->compress];
     c->seq = -1;
     c->latency = -1;
@@ -292,12 +311,7 @@ dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms)
     c->errmsg[0] = '\0';
     dgw_rl_reset(&c->rl, &c->mem);
 
-    c->current_url = c->gateway_url;
-    if (dgw_has_session(c) && c->resume_url) {
-        const char *why;
-        if (!dgw_url_parse(c->resume_url, &c->current_url, &why))
-            c->current_url = c->gateway_url;
-    }
+    pick_url(c);
     int r = dgw_decoder_reset(&c->dec);
     if (r != DGW_OK)
         return dgw_set_error(c, (dgw_err)r, "cannot set up decompression",
@@ -316,22 +330,6 @@ dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms)
     c->state = DGW_STATE_UPGRADING;
     c->handshake_deadline = now_ms + c->cfg.handshake_timeout_ms;
     return DGW_OK;
-}
-
-void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep)
-{
-    const dgw_url *u = c->state == DGW_STATE_IDLE ? &c->gateway_url
-                                                   : &c->current_url;
-    if (c->state == DGW_STATE_IDLE && dgw_has_session(c) && c->resume_url) {
-        /* Show where start() will go, without changing anything. */
-        static _Thread_local dgw_url peek;
-        const char *why;
-        if (dgw_url_parse(c->resume_url, &peek, &why))
-            u = &peek;
-    }
-    ep->host = u->host;
-    ep->port = u->port;
-    ep->tls = u->tls;
 }
 
 static void deliver_rejection(dgw_conn *c)
@@ -581,6 +579,7 @@ dgw_err dgw_conn_reconnect(dgw_conn *c, uint64_t now_ms, uint32_t *wait_ms)
     /* Drop the transport now; start() builds the next one. */
     dgw_ws_close_ctx(c);
     c->state = DGW_STATE_IDLE;
+    pick_url(c);
     *wait_ms = wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
     return DGW_OK;
 }

@@ -81,7 +81,6 @@ struct dgw_conn {
     char session_id[DGW_SESSION_ID_MAX];
     char *resume_url;
     int64_t seq;
-    bool session_ended;      /* we closed with 1000/1001 */
 
     /* heartbeat */
     uint32_t hb_interval;

@@ -104,7 +104,6 @@ static dgw_err on_ready(dgw_conn *c, const payload *pl)
                 return dgw_fail(c, DGW_ERR_NOMEM, 1011, "out of memory", NULL);
         }
     }
-    c->session_ended = false;
     return DGW_OK;
 }
 
@@ -212,11 +211,15 @@ dgw_err dgw_gw_payload(dgw_conn *c, const char *p, size_t n)
     case 10:
         return on_hello(c, &pl, p, n);
     case 11: {
+        /* An ACK with no beat outstanding (servers do send extras) leaves
+         * the measured latency alone. */
+        if (!c->hb_acked)
+            c->latency = (int64_t)(c->now - c->hb_sent_at);
         c->hb_acked = true;
-        c->latency = (int64_t)(c->now - c->hb_sent_at);
         dgw_evslot *s = payload_event(c, DGW_EV_HEARTBEAT_ACK, &pl, p, n);
-        s->ev.latency_ms = c->latency > UINT32_MAX ? UINT32_MAX
-                                                   : (uint32_t)c->latency;
+        s->ev.latency_ms = c->latency < 0 ? 0
+                           : c->latency > UINT32_MAX ? UINT32_MAX
+                                                     : (uint32_t)c->latency;
         return DGW_OK;
     }
     default:

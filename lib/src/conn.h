@@ -27,7 +27,7 @@
 #define DGW_NAME_MAX 64        /* longest event name kept */
 #define DGW_SESSION_ID_MAX 128
 #define DGW_ERRMSG_MAX 200
-#define DGW_KEEP_CAP 8192      /* buffers larger than this are freed when idle */
+#define DGW_KEEP_CAP 4096      /* buffers larger than this are freed when idle */
 
 /* What the WebSocket reader is in the middle of. */
 typedef struct dgw_ws_rx {

@@ -12,7 +12,7 @@
 #define DGW_ZSTD_WINDOW_LOG_MAX 23
 
 /* Output room asked for per step: large enough to keep inflate's calls few. */
-#define DGW_INFLATE_CHUNK 16384
+#define DGW_INFLATE_CHUNK 4096
 
 /* zlib and zstd free without a size; our allocator wants one, so each block
  * carries its size in front. */
@@ -80,6 +80,7 @@ int dgw_decoder_reset(dgw_decoder *d)
         if (z) {
             if (d->used && inflateReset(z) != Z_OK)
                 return DGW_ERR_NOMEM;
+            d->zhdr_len = 0;
             d->used = false;
             return DGW_OK;
         }
@@ -90,7 +91,10 @@ int dgw_decoder_reset(dgw_decoder *d)
         z->zalloc = z_alloc;
         z->zfree = z_free;
         z->opaque = d->mem;
-        if (inflateInit(z) != Z_OK) {
+        /* Raw inflate: we read the 2-byte zlib header ourselves. zlib-stream
+         * never ends, so its Adler-32 trailer never comes, and computing the
+         * checksum over every inflated byte would be pure cost. */
+        if (inflateInit2(z, -15) != Z_OK) {
             dgw_mem_free(d->mem, z, sizeof *z);
             return DGW_ERR_NOMEM;
         }
@@ -176,6 +180,24 @@ static int inflate_zlib(dgw_decoder *d, const uint8_t *in, size_t n,
                         dgw_buf *out, size_t max, const char **err)
 {
     z_stream *z = d->ctx;
+    while (d->zhdr_len < 2 && n > 0) {
+        d->zhdr[d->zhdr_len++] = *in++;
+        n--;
+        if (d->zhdr_len == 2) {
+            unsigned cmf = d->zhdr[0], flg = d->zhdr[1];
+            if ((cmf & 0x0f) != 8 || (cmf >> 4) > 7 ||
+                (cmf * 256 + flg) % 31 != 0) {
+                *err = "not a zlib stream (bad header)";
+                return DGW_ERR_INFLATE;
+            }
+            if (flg & 0x20) {
+                *err = "zlib stream asks for a preset dictionary";
+                return DGW_ERR_INFLATE;
+            }
+        }
+    }
+    if (n == 0)
+        return DGW_OK;
     z->next_in = (Bytef *)(uintptr_t)in;
     for (;;) {
         /* avail_in is a uInt: feed huge inputs in slices. */

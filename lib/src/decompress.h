@@ -22,6 +22,8 @@ typedef struct dgw_decoder {
     size_t msg_in;      /* compressed bytes in the current message */
     bool mid_payload;   /* a payload has started and not ended */
     bool used;          /* the context has seen bytes since its reset */
+    uint8_t zhdr[2];    /* zlib-stream: the stream header, read by us */
+    uint8_t zhdr_len;
 } dgw_decoder;
 
 void dgw_decoder_init(dgw_decoder *d, dgw_mem *m, dgw_compress kind);

@@ -20,13 +20,33 @@ static int hexval(char c)
     return -1;
 }
 
+/* Any byte of w equal to zero / below n (n <= 128): the classic bit tricks,
+ * exact as yes/no answers. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t has_zero(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
+static inline uint64_t has_less(uint64_t w, uint8_t n)
+{
+    return (w - ONES * n) & ~w & HIGHS;
+}
+
 /* p points at the opening quote. Returns the byte after the closing quote. */
 static const char *scan_string(const char *p, const char *end)
 {
     p++;
     while (p < end) {
-        /* The common case: plain bytes. memchr-free loop keeps it simple and
-         * lets the compiler vectorise nothing fancy; it is fast enough. */
+        /* Strings are most of a payload's bytes: skip eight plain ones at a
+         * time (no quote, no backslash, no control character). */
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) |
+                has_less(w, 0x20))
+                break;
+            p += 8;
+        }
+        if (p >= end)
+            break;
         unsigned char ch = (unsigned char)*p;
         if (ch == '"')
             return p + 1;

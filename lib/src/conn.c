@@ -473,8 +473,9 @@ void dgw_conn_consume_output(dgw_conn *c, size_t n)
     if (!c)
         return;
     dgw_buf_consume(&c->out, n);
+    /* Output is rare (a heartbeat every ~41 s): hold nothing while idle. */
     if (dgw_buf_live(&c->out) == 0)
-        dgw_buf_reset(&c->mem, &c->out, DGW_KEEP_CAP);
+        dgw_buf_reset(&c->mem, &c->out, 0);
 }
 
 uint64_t dgw_conn_next_timeout(const dgw_conn *c)

@@ -307,6 +307,6 @@ uint64_t dgw_gw_next_timeout(const dgw_conn *c)
         c->hb_interval > 0)
         t = earliest(t, c->identify_at ? c->identify_at : 1);
     if (c->rl.q_head && heartbeating(c))
-        t = earliest(t, dgw_rl_next_free(&c->rl));
+        t = earliest(t, dgw_rl_next_free(&c->rl, c->now));
     return t;
 }

@@ -8,7 +8,7 @@ int dgw_rl_init(dgw_ratelimit *rl, dgw_mem *m, uint32_t limit,
     memset(rl, 0, sizeof *rl);
     if (limit == 0 || limit > DGW_RATELIMIT_MAX || reserved >= limit)
         return DGW_ERR_INVALID_ARGUMENT;
-    rl->sent = dgw_mem_alloc(m, sizeof(uint64_t) * limit);
+    rl->sent = dgw_mem_alloc(m, sizeof(uint32_t) * limit);
     if (!rl->sent)
         return DGW_ERR_NOMEM;
     rl->limit = limit;
@@ -28,15 +28,15 @@ void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m)
 void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m)
 {
     dgw_rl_reset(rl, m);
-    dgw_mem_free(m, rl->sent, sizeof(uint64_t) * rl->limit);
+    dgw_mem_free(m, rl->sent, sizeof(uint32_t) * rl->limit);
     rl->sent = NULL;
 }
 
 static void expire(dgw_ratelimit *rl, uint64_t now)
 {
     while (rl->count > 0) {
-        uint64_t oldest = rl->sent[rl->head];
-        if (oldest + rl->window_ms > now)
+        uint32_t age = (uint32_t)now - rl->sent[rl->head];
+        if (age < rl->window_ms)
             break;
         rl->head = (rl->head + 1) % rl->limit;
         rl->count--;
@@ -57,15 +57,16 @@ void dgw_rl_record(dgw_ratelimit *rl, uint64_t now)
         rl->head = (rl->head + 1) % rl->limit;
         rl->count--;
     }
-    rl->sent[(rl->head + rl->count) % rl->limit] = now;
+    rl->sent[(rl->head + rl->count) % rl->limit] = (uint32_t)now;
     rl->count++;
 }
 
-uint64_t dgw_rl_next_free(const dgw_ratelimit *rl)
+uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now)
 {
     if (rl->count == 0)
         return 0;
-    return rl->sent[rl->head] + rl->window_ms;
+    uint32_t age = (uint32_t)now - rl->sent[rl->head];
+    return age >= rl->window_ms ? now : now + (rl->window_ms - age);
 }
 
 int dgw_rl_enqueue(dgw_ratelimit *rl, dgw_mem *m, const char *p, size_t n)

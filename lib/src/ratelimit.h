@@ -18,7 +18,9 @@ typedef struct dgw_queued {
 } dgw_queued;
 
 typedef struct dgw_ratelimit {
-    uint64_t *sent;     /* ring of send times, capacity `limit` */
+    uint32_t *sent;     /* ring of send times (ms, wrapping), capacity
+                           `limit`: 32 bits hold 49 days of difference,
+                           and a window is a minute */
     uint32_t limit, reserved, window_ms;
     uint32_t head, count;
     dgw_queued *q_head, *q_tail;
@@ -34,7 +36,7 @@ void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m);
 bool dgw_rl_can_send(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
 void dgw_rl_record(dgw_ratelimit *rl, uint64_t now);
 /* When the oldest send leaves the window (when a slot frees up). */
-uint64_t dgw_rl_next_free(const dgw_ratelimit *rl);
+uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now);
 int dgw_rl_enqueue(dgw_ratelimit *rl, dgw_mem *m, const char *p, size_t n);
 dgw_queued *dgw_rl_peek(dgw_ratelimit *rl);
 void dgw_rl_pop(dgw_ratelimit *rl, dgw_mem *m);

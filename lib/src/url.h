@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DGW_URL_HOST_MAX 256
-#define DGW_URL_PATH_MAX 512
+#define DGW_URL_HOST_MAX 254   /* DNS names are at most 253 bytes */
+#define DGW_URL_PATH_MAX 256
 
 typedef struct dgw_url {
     bool tls;

@@ -25,11 +25,15 @@ static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
     return (ssize_t)n;
 }
 
+/* Output the caller has not written yet. A server that floods pings at a
+ * caller that stopped writing must not grow it without end. */
+#define DGW_OUT_MAX (1u << 20)
+
 static ssize_t send_cb(const uint8_t *data, size_t len, int flags, void *user)
 {
     (void)flags;
     dgw_conn *c = user;
-    if (dgw_buf_append(&c->mem, &c->out, data, len, SIZE_MAX) != DGW_OK)
+    if (dgw_buf_append(&c->mem, &c->out, data, len, DGW_OUT_MAX) != DGW_OK)
         return -1;
     return (ssize_t)len;
 }
@@ -76,10 +80,13 @@ dgw_err dgw_ws_send(dgw_conn *c, uint8_t opcode, const void *data, size_t n)
     if (!c->wsf)
         return DGW_ERR_STATE;
     ssize_t r = wslay_frame_send(c->wsf, &io);
-    /* send_cb takes everything, so anything short is an allocation failure;
-     * the frame context is then mid-frame and the connection must end. */
+    /* send_cb takes everything it can hold, so anything short means the
+     * output is full or memory ran out; the frame context is then mid-frame
+     * and the connection must end. */
     if (r < 0 || (size_t)r != n)
-        return dgw_fail(c, DGW_ERR_NOMEM, 0, "out of memory queueing a frame",
+        return dgw_fail(c, DGW_ERR_NOMEM, 0,
+                        "cannot queue output (out of memory, or over 1 MiB "
+                        "unwritten: is the caller writing?)",
                         NULL);
     return DGW_OK;
 }

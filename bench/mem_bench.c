@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 #ifdef DGW_HAVE_ZSTD
 #include <zstd.h>
@@ -82,7 +83,10 @@ static void feed(dgw_conn *c, const uint8_t *p, size_t n)
     dgw_conn_consume_output(c, dgw_conn_peek_output(c, &o));
 }
 
-static void send_payload(server *s, dgw_conn *c, const char *json, size_t n)
+/* Frames one payload as the server would (compressed when the transport
+ * is); returns the bytes in *wire (free the return value). */
+static uint8_t *frame_payload(server *s, const char *json, size_t n,
+                              const uint8_t **wire, size_t *wire_len)
 {
     size_t cap = n + n / 2 + 1024;
     uint8_t *body = malloc(cap + 14), *b = body + 14;
@@ -122,8 +126,25 @@ static void send_payload(server *s, dgw_conn *c, const char *json, size_t n)
             hdr[h++] = (uint8_t)((uint64_t)bl >> (8 * i));
     }
     memcpy(b - h, hdr, h);
-    feed(c, b - h, bl + h);
-    free(body);
+    *wire = b - h;
+    *wire_len = bl + h;
+    return body;
+}
+
+static void send_payload(server *s, dgw_conn *c, const char *json, size_t n)
+{
+    const uint8_t *w;
+    size_t wl;
+    uint8_t *mem = frame_payload(s, json, n, &w, &wl);
+    feed(c, w, wl);
+    free(mem);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void upgrade(dgw_conn *c)
@@ -162,9 +183,21 @@ static void upgrade(dgw_conn *c)
     feed(c, (const uint8_t *)resp, strlen(resp));
 }
 
+static void run(size_t ready_size);
+
 int main(int argc, char **argv)
 {
-    size_t ready_size = argc > 1 ? strtoul(argv[1], NULL, 10) : 1u << 20;
+    printf("%-12s %10s %10s %12s %12s %10s %14s\n", "mode", "ready_B",
+           "idle_B", "idle_KiB", "peak_KiB", "ready_ms", "wslay_ctx_B");
+    if (argc < 2)
+        run(1u << 20);
+    for (int i = 1; i < argc; i++)
+        run(strtoul(argv[i], NULL, 10));
+    return 0;
+}
+
+static void run(size_t ready_size)
+{
     static const struct {
         const char *name;
         dgw_compress comp;
@@ -175,10 +208,6 @@ int main(int argc, char **argv)
 #endif
     };
     char *buf = malloc(ready_size + (1u << 20));
-    printf("# mem_bench: READY of %zu bytes; bytes held through dgw_allocator\n",
-           ready_size);
-    printf("%-12s %10s %12s %12s %14s\n", "mode", "idle_B", "idle_KiB",
-           "peak_KiB", "wslay_ctx_B");
     for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
         dgw_allocator al = {a_alloc, a_realloc, a_free, NULL};
         dgw_config cfg = {.url = "ws://bench.test/",
@@ -210,7 +239,14 @@ int main(int argc, char **argv)
         send_payload(&s, c, buf, n);
         peak_bytes = now_bytes;
         n = gen_ready(&g, buf, ready_size + (1u << 20), ready_size);
-        send_payload(&s, c, buf, n);
+        size_t ready_n = n;
+        const uint8_t *w;
+        size_t wl;
+        uint8_t *wmem = frame_payload(&s, buf, n, &w, &wl);
+        double t0 = now_ms();
+        feed(c, w, wl);
+        double ready_ms = now_ms() - t0;
+        free(wmem);
         size_t peak = peak_bytes;
         for (int i = 0; i < 100; i++) {
             n = gen_dispatch(&g, buf, 1u << 20);
@@ -218,11 +254,12 @@ int main(int argc, char **argv)
         }
         if (now_bytes != dgw_conn_memory(c)) {
             fprintf(stderr, "dgw_conn_memory disagrees\n");
-            return 1;
+            exit(1);
         }
         /* wslay's context minus the allocator-counted bytes start() made. */
-        printf("%-12s %10zu %12.1f %12.1f %14zu\n", modes[m].name, now_bytes,
-               now_bytes / 1024.0, peak / 1024.0, wslay);
+        printf("%-12s %10zu %10zu %12.1f %12.1f %10.2f %14zu\n",
+               modes[m].name, ready_n, now_bytes, now_bytes / 1024.0, peak / 1024.0,
+               ready_ms, wslay);
         dgw_conn_free(c);
         deflateEnd(&s.z);
 #ifdef DGW_HAVE_ZSTD
@@ -230,5 +267,4 @@ int main(int argc, char **argv)
 #endif
     }
     free(buf);
-    return 0;
 }

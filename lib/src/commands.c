@@ -8,9 +8,9 @@
 
 #define SEND_BUF (DGW_MAX_SEND_PAYLOAD + 1)
 
-static dgw_err send_now(dgw_conn *c, const char *p, size_t n)
+static dgw_err send_now(dgw_conn *c, const char *p, size_t n, bool heartbeat)
 {
-    dgw_rl_record(&c->rl, c->now);
+    dgw_rl_record(&c->rl, c->now, heartbeat);
     return dgw_ws_send(c, WSLAY_TEXT_FRAME, p, n);
 }
 
@@ -20,10 +20,10 @@ dgw_err dgw_cmd_submit(dgw_conn *c, const char *p, size_t n, bool heartbeat)
         return dgw_set_error(c, DGW_ERR_SEND_TOO_LARGE,
                              "payload over 4096 bytes", NULL);
     if (heartbeat) {
-        /* Heartbeats skip the queue: a late beat is a dead connection. The
-         * reserved slots make a full window for heartbeats unlikely; if it
-         * happens anyway, sending beats waiting. */
-        return send_now(c, p, n);
+        /* Heartbeats skip the queue (a late beat is a dead connection) and
+         * may use the reserved slots; dgw_gw_heartbeat() checked that one
+         * is free. */
+        return send_now(c, p, n, true);
     }
     if (c->rl.q_head || !dgw_rl_can_send(&c->rl, c->now, false)) {
         dgw_err e = dgw_rl_enqueue(&c->rl, &c->mem, p, n);
@@ -34,7 +34,7 @@ dgw_err dgw_cmd_submit(dgw_conn *c, const char *p, size_t n, bool heartbeat)
                                  NULL);
         return e;
     }
-    return send_now(c, p, n);
+    return send_now(c, p, n, false);
 }
 
 dgw_err dgw_cmd_flush_queue(dgw_conn *c)
@@ -44,7 +44,7 @@ dgw_err dgw_cmd_flush_queue(dgw_conn *c)
         return DGW_OK;
     dgw_queued *q;
     while ((q = dgw_rl_peek(&c->rl)) && dgw_rl_can_send(&c->rl, c->now, false)) {
-        dgw_err e = send_now(c, q->data, q->len);
+        dgw_err e = send_now(c, q->data, q->len, false);
         if (e != DGW_OK)
             return e;
         dgw_rl_pop(&c->rl, &c->mem);

@@ -302,6 +302,8 @@ dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms)
     c->hb_interval = 0;
     c->hb_next = 0;
     c->hb_acked = true;
+    c->hb_deferred = false;
+    c->rl.reserved = c->cfg.rate_limit_reserved;
     c->close_sent = c->close_received = c->closed_by_server = false;
     c->close_code = 0;
     c->close_reason_len = 0;
@@ -452,13 +454,18 @@ void dgw_conn_recv_eof(dgw_conn *c, uint64_t now_ms)
         dgw_finish_close(c, DGW_OK);
         return;
     }
-    const char *what = c->state == DGW_STATE_UPGRADING
-                           ? "connection ended during the upgrade"
-                       : c->dec.mid_payload || c->rx.in_message
-                           ? "connection ended inside a message"
-                           : "connection ended without a close frame";
-    dgw_set_error(c, DGW_ERR_EOF, what, NULL);
-    dgw_finish_close(c, DGW_ERR_EOF);
+    dgw_err err = DGW_ERR_EOF;
+    const char *what = "connection ended without a close frame";
+    if (c->state == DGW_STATE_UPGRADING) {
+        what = "connection ended during the upgrade";
+    } else if (c->dec.mid_payload) {
+        err = DGW_ERR_INFLATE_TRUNCATED;
+        what = "connection ended inside a compressed payload";
+    } else if (c->rx.in_message || c->rx.in_frame) {
+        what = "connection ended inside a message";
+    }
+    dgw_set_error(c, err, what, NULL);
+    dgw_finish_close(c, err);
 }
 
 size_t dgw_conn_peek_output(dgw_conn *c, const uint8_t **out)

@@ -87,6 +87,7 @@ struct dgw_conn {
     uint64_t hb_next;        /* next regular beat, 0: none scheduled */
     uint64_t hb_sent_at;
     bool hb_acked;
+    bool hb_deferred;        /* a beat waits for a rate-limit slot */
     int64_t latency;
 
     /* deadlines (0: none) */

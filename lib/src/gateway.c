@@ -157,6 +157,8 @@ static dgw_err on_hello(dgw_conn *c, const payload *pl, const char *p,
                            "1..600000 ms");
     bool first = c->hb_interval == 0;
     c->hb_interval = (uint32_t)iv;
+    dgw_rl_reserve_for_interval(&c->rl, c->cfg.rate_limit_reserved,
+                                c->hb_interval);
     /* First beat at interval * jitter, jitter uniform in [0, 1): spreads
      * the beats of many clients that connected at once. */
     uint64_t jitter = ((uint64_t)c->hb_interval * dgw_random_u32(c)) >> 32;
@@ -230,6 +232,15 @@ dgw_err dgw_gw_payload(dgw_conn *c, const char *p, size_t n)
 
 dgw_err dgw_gw_heartbeat(dgw_conn *c)
 {
+    /* Beats count against the 120/60 s limit too. The reserve sized at
+     * HELLO keeps a slot free for every regular beat; only a server that
+     * floods op 1 can use them up, and then the beat waits for a slot
+     * rather than earn a 4008 close. */
+    if (!dgw_rl_can_send(&c->rl, c->now, true)) {
+        c->hb_deferred = true;
+        return DGW_OK;
+    }
+    c->hb_deferred = false;
     char buf[48];
     dgw_jw w;
     dgw_jw_init(&w, buf, sizeof buf);
@@ -279,6 +290,11 @@ dgw_err dgw_gw_timeouts(dgw_conn *c)
         if (c->hb_next <= now) /* the caller slept through beats */
             c->hb_next = now + c->hb_interval;
     }
+    if (c->hb_deferred && heartbeating(c)) {
+        dgw_err e = dgw_gw_heartbeat(c);
+        if (e != DGW_OK)
+            return e;
+    }
     if (c->identify_pending && now >= c->identify_at &&
         c->state == DGW_STATE_IDENTIFYING && c->hb_interval > 0) {
         c->identify_pending = false;
@@ -307,6 +323,8 @@ uint64_t dgw_gw_next_timeout(const dgw_conn *c)
         c->hb_interval > 0)
         t = earliest(t, c->identify_at ? c->identify_at : 1);
     if (c->rl.q_head && heartbeating(c))
-        t = earliest(t, dgw_rl_next_free(&c->rl, c->now));
+        t = earliest(t, dgw_rl_next_free(&c->rl, c->now, false));
+    if (c->hb_deferred && heartbeating(c))
+        t = earliest(t, dgw_rl_next_free(&c->rl, c->now, true));
     return t;
 }

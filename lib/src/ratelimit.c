@@ -22,7 +22,7 @@ void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m)
 {
     while (rl->q_head)
         dgw_rl_pop(rl, m);
-    rl->head = rl->count = 0;
+    rl->head = rl->count = rl->commands = 0;
 }
 
 void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m)
@@ -32,12 +32,25 @@ void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m)
     rl->sent = NULL;
 }
 
+/* An entry is a send time in ms (31 bits, wrapping: 24 days of difference,
+ * and a window is a minute) with the top bit set for heartbeats, which
+ * have their own share of the window. */
+#define HB_FLAG 0x80000000u
+#define TIME_MASK 0x7fffffffu
+
+static uint32_t age_of(uint32_t e, uint64_t now)
+{
+    return ((uint32_t)now - e) & TIME_MASK;
+}
+
 static void expire(dgw_ratelimit *rl, uint64_t now)
 {
     while (rl->count > 0) {
-        uint32_t age = (uint32_t)now - rl->sent[rl->head];
-        if (age < rl->window_ms)
+        uint32_t e = rl->sent[rl->head];
+        if (age_of(e, now) < rl->window_ms)
             break;
+        if (!(e & HB_FLAG))
+            rl->commands--;
         rl->head = (rl->head + 1) % rl->limit;
         rl->count--;
     }
@@ -46,26 +59,52 @@ static void expire(dgw_ratelimit *rl, uint64_t now)
 bool dgw_rl_can_send(dgw_ratelimit *rl, uint64_t now, bool heartbeat)
 {
     expire(rl, now);
-    uint32_t cap = heartbeat ? rl->limit : rl->limit - rl->reserved;
-    return rl->count < cap;
+    if (rl->count >= rl->limit)
+        return false;
+    /* Commands get limit - reserved slots of their own; heartbeats, sized
+     * into `reserved`, take what is left of the limit. */
+    return heartbeat || rl->commands < rl->limit - rl->reserved;
 }
 
-void dgw_rl_record(dgw_ratelimit *rl, uint64_t now)
+void dgw_rl_record(dgw_ratelimit *rl, uint64_t now, bool heartbeat)
 {
-    if (rl->count == rl->limit) {
-        /* Only reachable if a caller ignored can_send; keep the newest. */
-        rl->head = (rl->head + 1) % rl->limit;
-        rl->count--;
-    }
-    rl->sent[(rl->head + rl->count) % rl->limit] = (uint32_t)now;
+    /* Callers record only after dgw_rl_can_send() said yes, so the ring
+     * has room; forgetting a send still inside the window would let the
+     * next one break the limit, so a full ring records nothing more. */
+    if (rl->count == rl->limit)
+        return;
+    rl->sent[(rl->head + rl->count) % rl->limit] =
+        ((uint32_t)now & TIME_MASK) | (heartbeat ? HB_FLAG : 0);
     rl->count++;
+    if (!heartbeat)
+        rl->commands++;
 }
 
-uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now)
+void dgw_rl_reserve_for_interval(dgw_ratelimit *rl, uint32_t min_reserved,
+                                 uint32_t interval_ms)
+{
+    /* Enough slots for every beat a window can hold, plus one for a beat
+     * the server asks for with op 1. */
+    uint64_t beats = interval_ms ? rl->window_ms / interval_ms + 2 : 0;
+    uint64_t r = beats > min_reserved ? beats : min_reserved;
+    rl->reserved = r >= rl->limit ? rl->limit - 1 : (uint32_t)r;
+}
+
+uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now,
+                          bool heartbeat)
 {
     if (rl->count == 0)
         return 0;
-    uint32_t age = (uint32_t)now - rl->sent[rl->head];
+    /* The entry whose expiry frees the slot this kind of send waits for:
+     * the oldest of all when the whole window is used, else the oldest
+     * command. */
+    uint32_t i = rl->head;
+    if (!heartbeat && rl->count < rl->limit) {
+        for (uint32_t k = 0; k < rl->count; k++, i = (i + 1) % rl->limit)
+            if (!(rl->sent[i] & HB_FLAG))
+                break;
+    }
+    uint32_t age = age_of(rl->sent[i], now);
     return age >= rl->window_ms ? now : now + (rl->window_ms - age);
 }
 

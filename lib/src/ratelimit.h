@@ -1,6 +1,8 @@
-/* ratelimit.h - the gateway's send limit: N commands per sliding window per
- * connection (120 per 60 s), with a few slots only heartbeats may take, so
- * a busy bot can never starve its own heartbeat into a zombie close. */
+/* ratelimit.h - the gateway's send limit: N sends per sliding window per
+ * connection (120 per 60 s), heartbeats included. Heartbeats get their own
+ * share of the window (sized from the heartbeat interval at HELLO), so a
+ * busy bot can never starve its own heartbeat into a zombie close, and the
+ * beats plus the commands never pass the limit. */
 #ifndef DGW_RATELIMIT_H
 #define DGW_RATELIMIT_H
 
@@ -18,11 +20,10 @@ typedef struct dgw_queued {
 } dgw_queued;
 
 typedef struct dgw_ratelimit {
-    uint32_t *sent;     /* ring of send times (ms, wrapping), capacity
-                           `limit`: 32 bits hold 49 days of difference,
-                           and a window is a minute */
+    uint32_t *sent;     /* ring of sends in the window, capacity `limit` */
     uint32_t limit, reserved, window_ms;
     uint32_t head, count;
+    uint32_t commands;  /* entries in the ring that are not heartbeats */
     dgw_queued *q_head, *q_tail;
     uint32_t q_len, q_max;
 } dgw_ratelimit;
@@ -34,9 +35,14 @@ void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m);
 void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m);
 /* May a command be sent now? Heartbeats may use the reserved slots. */
 bool dgw_rl_can_send(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
-void dgw_rl_record(dgw_ratelimit *rl, uint64_t now);
-/* When the oldest send leaves the window (when a slot frees up). */
-uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now);
+void dgw_rl_record(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
+/* Sizes the heartbeat-only slots for a heartbeat interval (at least
+ * min_reserved, at most limit - 1). */
+void dgw_rl_reserve_for_interval(dgw_ratelimit *rl, uint32_t min_reserved,
+                                 uint32_t interval_ms);
+/* When a slot for this kind of send frees up (0: no sends recorded). */
+uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now,
+                          bool heartbeat);
 int dgw_rl_enqueue(dgw_ratelimit *rl, dgw_mem *m, const char *p, size_t n);
 dgw_queued *dgw_rl_peek(dgw_ratelimit *rl);
 void dgw_rl_pop(dgw_ratelimit *rl, dgw_mem *m);

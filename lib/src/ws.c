@@ -222,7 +222,10 @@ static dgw_err on_data(dgw_conn *c, const uint8_t *p, size_t n)
     return DGW_OK;
 }
 
-/* Judges a frame header the first time a frame shows up. */
+/* Judges a frame header the first time a frame shows up: wslay's frame API
+ * returns a header together with the frame's first payload byte (or alone
+ * for an empty frame), so an oversized or masked frame is refused then,
+ * before any of its payload is kept. */
 static dgw_err on_frame_start(dgw_conn *c, const struct wslay_frame_iocb *io)
 {
     dgw_ws_rx *rx = &c->rx;

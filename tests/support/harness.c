@@ -120,6 +120,7 @@ void ts_free(ts *t)
     for (size_t i = 0; i < t->nev; i++) {
         free(t->ev[i].data);
         free(t->ev[i].body);
+        free(t->ev[i].headers);
     }
     for (size_t i = 0; i < t->nout; i++)
         free(t->out[i].payload);
@@ -149,12 +150,23 @@ static void record_event(ts *t, const dgw_event *e)
     r->fatal = e->fatal;
     r->by_server = e->closed_by_server;
     r->close_code = e->close_code;
+    if (e->close_reason && e->close_reason_len < sizeof r->reason) {
+        memcpy(r->reason, e->close_reason, e->close_reason_len);
+        r->reason[e->close_reason_len] = '\0';
+    }
     r->error = e->error;
     r->http_status = e->http_status;
     if (e->http_body) {
         r->body = malloc(e->http_body_len + 1);
         memcpy(r->body, e->http_body, e->http_body_len);
         r->body[e->http_body_len] = '\0';
+        r->body_len = e->http_body_len;
+    }
+    if (e->http_headers) {
+        r->headers = malloc(e->http_headers_len + 1);
+        memcpy(r->headers, e->http_headers, e->http_headers_len);
+        r->headers[e->http_headers_len] = '\0';
+        r->headers_len = e->http_headers_len;
     }
 }
 
@@ -517,4 +529,92 @@ size_t ts_count_events(const ts *t, dgw_event_type type)
         if (t->ev[i].type == type)
             n++;
     return n;
+}
+
+/* --- Additions for the unit suites. --- */
+
+void ts_send_frame(ts *t, bool fin, uint8_t opcode, const void *p, size_t n)
+{
+    uint8_t *wire = malloc(n + 14);
+    size_t w = ts_frame(wire, fin, opcode, p, n, NULL);
+    ts_feed(t, wire, w);
+    free(wire);
+}
+
+void ts_server_close(ts *t, uint16_t code, const char *reason)
+{
+    uint8_t p[125];
+    size_t n = 0;
+    if (code) {
+        p[0] = (uint8_t)(code >> 8);
+        p[1] = (uint8_t)code;
+        n = 2;
+        size_t rl = reason ? strlen(reason) : 0;
+        cr_assert_leq(rl, 123);
+        memcpy(p + 2, reason ? reason : "", rl);
+        n += rl;
+    }
+    ts_send_frame(t, true, 8, p, n);
+}
+
+void ts_advance_acking(ts *t, uint64_t ms)
+{
+    uint64_t target = t->now + ms;
+    size_t beats = ts_count_op(t, 1, 0);
+    for (int guard = 0; guard < 10000000; guard++) {
+        uint64_t next = dgw_conn_next_timeout(t->c);
+        if (next == DGW_NO_TIMEOUT || next > target)
+            break;
+        if (next > t->now)
+            t->now = next;
+        dgw_conn_handle_timeout(t->c, t->now);
+        ts_collect(t);
+        size_t b = ts_count_op(t, 1, 0);
+        if (b != beats) {
+            beats = b;
+            if (dgw_conn_state(t->c) != DGW_STATE_CLOSED)
+                ts_send_json(t, "{\"op\":11}");
+        }
+        if (dgw_conn_state(t->c) == DGW_STATE_CLOSED)
+            break;
+    }
+    t->now = target;
+    dgw_conn_handle_timeout(t->c, t->now);
+    ts_collect(t);
+    if (ts_count_op(t, 1, 0) != beats &&
+        dgw_conn_state(t->c) != DGW_STATE_CLOSED)
+        ts_send_json(t, "{\"op\":11}");
+}
+
+size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < t->nout; i++)
+        if (t->out[i].opcode == opcode)
+            n++;
+    return n;
+}
+
+int ts_op_of(const ts_frame_out *f)
+{
+    return f && f->opcode == 1 ? op_of(f) : -1;
+}
+
+long ts_find_event(const ts *t, dgw_event_type type, size_t from)
+{
+    for (size_t i = from; i < t->nev; i++)
+        if (t->ev[i].type == type)
+            return (long)i;
+    return -1;
+}
+
+dgw_err ts_try_start(ts *t)
+{
+    t->request[0] = '\0';
+    t->wire_len = 0;
+    reset_compressor(t);
+    dgw_err e = dgw_conn_start(t->c, t->now);
+    if (e == DGW_OK)
+        ts_collect(t);
+    return e;
 }

@@ -31,6 +31,9 @@ typedef struct ts_event {
     dgw_err error;
     int http_status;
     char *body;
+    char *headers;          /* copy of the REJECTED header block */
+    size_t body_len, headers_len;
+    char reason[128];       /* CLOSED: close_reason, NUL-terminated */
 } ts_event;
 
 typedef struct ts_frame_out {
@@ -110,5 +113,24 @@ const ts_frame_out *ts_last_close(const ts *t);
 uint16_t ts_close_code_of(const ts_frame_out *f);
 const ts_event *ts_last_event(const ts *t, dgw_event_type type);
 size_t ts_count_events(const ts *t, dgw_event_type type);
+
+/* --- Additions for the unit suites. --- */
+
+/* Sends one raw frame (server side, unmasked unless mask is given). */
+void ts_send_frame(ts *t, bool fin, uint8_t opcode, const void *p, size_t n);
+/* Sends a close frame from the server: code 0 means an empty payload. */
+void ts_server_close(ts *t, uint16_t code, const char *reason);
+/* Like ts_advance(), but answers every heartbeat the client sends with an
+ * ACK at the time it was sent. */
+void ts_advance_acking(ts *t, uint64_t ms);
+/* Count of client frames with this WebSocket opcode since index `from`. */
+size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from);
+/* The op of a client text frame (-1 if none). */
+int ts_op_of(const ts_frame_out *f);
+/* ts_start() without assertions: returns dgw_conn_start()'s result (for
+ * allocation-failure runs). */
+dgw_err ts_try_start(ts *t);
+/* Index of the first event of this type at or after `from`, or -1. */
+long ts_find_event(const ts *t, dgw_event_type type, size_t from);
 
 #endif

@@ -544,3 +544,19 @@ Test(session, resume_seq_is_last_seen_dispatch)
     cr_assert_eq(dgw_conn_last_seq(T.c), 42);
     cr_assert_eq(dgw_conn_state(T.c), DGW_STATE_CONNECTED);
 }
+
+Test(session, first_failure_before_any_session_backs_off)
+{
+    /* Connection refused on the very first try: no session ever worked, so
+     * the retry must not be immediate (no tight loop against a down host). */
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_start(&T);
+    ts_eof(&T);
+    const ts_event *e = ts_last_event(&T, DGW_EV_CLOSED);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->close_code, 0, "no WebSocket was open");
+    uint32_t w;
+    cr_assert_eq(dgw_conn_reconnect(T.c, T.now, &w), DGW_OK);
+    cr_assert_geq(w, 500, "first retry waited only %u ms", w);
+    cr_assert_leq(w, 1000);
+}

@@ -203,16 +203,18 @@ void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep);
  *         while (dgw_conn_poll_event(c, &ev)) handle(&ev);
  *     }
  *
- * On a protocol error the connection queues a close frame, moves to
- * DGW_STATE_CLOSED, queues DGW_EV_CLOSED carrying the error, and returns the
- * error; dgw_conn_last_error() has the details. Bytes given after
- * DGW_STATE_CLOSED are ignored (and reported as consumed). */
+ * It returns 0 for len > 0 only when events are pending (so the loop above
+ * never spins). On a protocol error the connection queues a close frame,
+ * moves to DGW_STATE_CLOSED, queues DGW_EV_CLOSED carrying the error, and
+ * returns the error; dgw_conn_last_error() has the details. Bytes given
+ * after DGW_STATE_CLOSED are ignored (and reported as consumed). */
 long dgw_conn_recv(dgw_conn *c, const uint8_t *data, size_t len,
                    uint64_t now_ms);
 
 /* Tells the connection that the transport ended (read returned 0, or an
- * I/O error). Queues DGW_EV_CLOSED (code 1006, session kept) unless the
- * connection was already closed. */
+ * I/O error, or the connect failed). Queues DGW_EV_CLOSED unless the
+ * connection was already closed: close_code 1006 once the WebSocket was
+ * open, 0 before; the session is kept either way. */
 void dgw_conn_recv_eof(dgw_conn *c, uint64_t now_ms);
 
 /* Bytes waiting to be written to the transport. Stores a pointer to them in
@@ -285,8 +287,17 @@ typedef struct dgw_event {
 } dgw_event;
 
 /* Takes the next event. Returns false when there is none. May decode bytes
- * already handed to dgw_conn_recv() to produce the next event. */
+ * already handed to dgw_conn_recv() to produce the next event.
+ *
+ * Every attempt ends with exactly one DGW_EV_CLOSED (after DGW_EV_REJECTED
+ * for a refused upgrade); it is the signal to close the socket. */
 bool dgw_conn_poll_event(dgw_conn *c, dgw_event *ev);
+
+/* True when an event is queued (dgw_conn_poll_event() would return one
+ * without decoding anything). For a timer thread that wants to know whether
+ * dgw_conn_handle_timeout() produced work for the I/O thread; pending
+ * output is seen with dgw_conn_peek_output(). */
+bool dgw_conn_has_events(const dgw_conn *c);
 
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                  */
@@ -343,16 +354,20 @@ dgw_err dgw_conn_request_soundboard_sounds(dgw_conn *c,
 /* Closes the connection with a close frame. code 1000 or 1001 ends the
  * session on Discord's side (no resume); any other code keeps it. The
  * connection moves to DGW_STATE_CLOSING and DGW_EV_CLOSED follows when the
- * server answers or close_timeout_ms passes. */
+ * server answers or close_timeout_ms passes. Before the WebSocket is open
+ * (DGW_STATE_UPGRADING) there is nothing to tell the server: the connection
+ * moves straight to DGW_STATE_CLOSED with DGW_EV_CLOSED (close_code 0). */
 dgw_err dgw_conn_close(dgw_conn *c, uint16_t code, const char *reason,
                        uint64_t now_ms);
 
 /* After DGW_EV_CLOSED (or a failed connect: call it then too): prepares the
  * next attempt and stores in *wait_ms how long to wait before
  * dgw_conn_start(). The wait is 0 for the first attempt after a working
- * session, then exponential backoff with jitter, capped; never less than a
- * pending INVALID_SESSION wait. Returns DGW_ERR_FATAL_CLOSE when the last
- * close code forbids reconnecting. */
+ * session (READY or RESUMED seen); every other attempt backs off
+ * exponentially from backoff_base_ms with jitter (half fixed, half random),
+ * capped at backoff_max_ms; never less than a pending INVALID_SESSION wait.
+ * Returns DGW_ERR_FATAL_CLOSE when the last close code forbids
+ * reconnecting. */
 dgw_err dgw_conn_reconnect(dgw_conn *c, uint64_t now_ms, uint32_t *wait_ms);
 
 /* ------------------------------------------------------------------------ */

@@ -211,6 +211,9 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     c->seq = -1;
     c->latency = -1;
     c->state = DGW_STATE_IDLE;
+    /* No session has worked yet: a first failure backs off. READY and
+     * RESUMED set this to 0, making the next reconnect immediate. */
+    c->attempts = 1;
     dgw_decoder_init(&c->dec, &c->mem, cfg->compress);
 
     c->url_copy = dgw_mem_strdup(&c->mem, cfg->url);
@@ -498,6 +501,11 @@ dgw_err dgw_conn_handle_timeout(dgw_conn *c, uint64_t now_ms)
     if (c->state == DGW_STATE_IDLE || c->state == DGW_STATE_CLOSED)
         return DGW_OK;
     return dgw_gw_timeouts(c);
+}
+
+bool dgw_conn_has_events(const dgw_conn *c)
+{
+    return c && c->ev_count > 0;
 }
 
 bool dgw_conn_poll_event(dgw_conn *c, dgw_event *ev)

@@ -1,0 +1,293 @@
+#define _GNU_SOURCE /* accept4 */
+/* The event loop: listening socket, signals, connections, timers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "util.h"
+
+#define TAG_LISTEN ((uint64_t)1)
+#define TAG_SIGNAL ((uint64_t)2)
+#define TAG_WATCH ((uint64_t)3) /* +index */
+#define TAG_CONN_MIN ((uint64_t)16)
+
+static void raise_nofile(const mg_logger *lg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            MG_WARN(lg, "cannot raise RLIMIT_NOFILE");
+    }
+}
+
+static int parse_listen(const char *spec, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || (size_t)(colon - spec) >= hostlen)
+        return -1;
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (!end || *end || p < 0 || p > 65535 || colon[1] == '\0')
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+int mg_server_init(mg_server *s, const mg_server_config *cfg, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->epfd = s->lfd = s->sigfd = -1;
+    raise_nofile(&s->cfg.log);
+    int port;
+    if (parse_listen(cfg->listen, s->host, sizeof s->host, &port) != 0) {
+        snprintf(err, errlen, "bad --listen value '%s' (want HOST:PORT)", cfg->listen);
+        return -1;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, s->host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "--listen host must be an IPv4 address, got '%s'", s->host);
+        return -1;
+    }
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s->lfd, 4096) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
+        goto fail;
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
+    s->port = ntohs(sa.sin_port);
+    snprintf(s->ws_url, sizeof s->ws_url, "%s://%s:%d", cfg->tls ? "wss" : "ws", s->host, s->port);
+    snprintf(s->api_url, sizeof s->api_url, "%s://%s:%d/api/v10", cfg->tls ? "https" : "http",
+             s->host, s->port);
+
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    /* SIGPIPE is avoided per call with MSG_NOSIGNAL. */
+    if (s->epfd < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
+        (s->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "epoll/signalfd setup failed: %s", strerror(errno));
+        goto fail;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev);
+    ev.data.u64 = TAG_SIGNAL;
+    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sigfd, &ev);
+    return 0;
+fail:
+    mg_server_free(s);
+    return -1;
+}
+
+void mg_server_set_app(mg_server *s, const mg_app_ops *ops, void *app)
+{
+    s->ops = ops;
+    s->app = app;
+}
+
+void mg_server_wake_at(mg_server *s, uint64_t t)
+{
+    if (s->wake_at == 0 || t < s->wake_at)
+        s->wake_at = t;
+}
+
+void mg_server_stop(mg_server *s) { s->stop = 1; }
+
+int mg_server_watch_fd(mg_server *s, int fd, void (*cb)(void *arg, int fd), void *arg)
+{
+    size_t max = sizeof s->watches / sizeof *s->watches;
+    for (size_t i = 0; i < max; i++) {
+        if (s->watches[i].cb)
+            continue;
+        s->watches[i] = (struct mg_watch){fd, cb, arg};
+        if (i >= s->nwatches)
+            s->nwatches = i + 1;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_WATCH + i};
+        return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return -1;
+}
+
+void mg_server_unwatch_fd(mg_server *s, int fd)
+{
+    for (size_t i = 0; i < s->nwatches; i++) {
+        if (s->watches[i].cb && s->watches[i].fd == fd) {
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+            s->watches[i].cb = NULL;
+            s->watches[i].fd = -1;
+        }
+    }
+}
+
+static void add_conn(mg_server *s, int fd, const struct sockaddr_in *sa)
+{
+    char peer[64], ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip);
+    snprintf(peer, sizeof peer, "%s:%d", ip, ntohs(sa->sin_port));
+    if (s->nconns == s->capconns) {
+        size_t ncap = s->capconns ? s->capconns * 2 : 64;
+        mg_conn **nc = realloc(s->conns, ncap * sizeof *nc);
+        if (!nc) {
+            close(fd);
+            return;
+        }
+        s->conns = nc;
+        s->capconns = ncap;
+    }
+    mg_conn *c = mg_conn_new(s, fd, peer);
+    if (!c) {
+        MG_ERR(&s->cfg.log, "out of memory for a connection from %s", peer);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->slot = s->nconns;
+    s->conns[s->nconns++] = c;
+    /* Connections are freed only in reap(), after a batch of events, so a
+     * pointer in the event data never dangles. */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        mg_conn_abort(c, "epoll_ctl failed");
+        return;
+    }
+    MG_DEBUG(&s->cfg.log, "conn %llu: accepted from %s", (unsigned long long)c->id, peer);
+    mg_conn_pump(c);
+}
+
+static void accept_all(mg_server *s)
+{
+    for (;;) {
+        struct sockaddr_in sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* The listening socket stays readable: stop watching it for
+                 * a moment instead of spinning until a descriptor frees up. */
+                MG_WARN(&s->cfg.log, "accept: %s (%zu connections open); pausing accepts for 100 ms",
+                        strerror(errno), s->nconns);
+                struct epoll_event ev = {.events = 0, .data.u64 = TAG_LISTEN};
+                epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+                s->accept_paused_until = mg_now_ms() + 100;
+                mg_server_wake_at(s, s->accept_paused_until);
+            }
+            return; /* EAGAIN: the backlog is empty */
+        }
+        add_conn(s, fd, &sa);
+    }
+}
+
+static void reap(mg_server *s)
+{
+    for (size_t i = 0; i < s->nconns;) {
+        mg_conn *c = s->conns[i];
+        if (!c->dead) {
+            i++;
+            continue;
+        }
+        s->conns[i] = s->conns[--s->nconns];
+        s->conns[i]->slot = i;
+        mg_conn_destroy(c, "closed");
+    }
+}
+
+void mg_server_step(mg_server *s, int max_wait_ms)
+{
+    uint64_t now = mg_now_ms();
+    int timeout = max_wait_ms;
+    if (s->wake_at) {
+        long d = s->wake_at > now ? (long)(s->wake_at - now) : 0;
+        if (d < timeout)
+            timeout = (int)d;
+    }
+    struct epoll_event evs[256];
+    int n = epoll_wait(s->epfd, evs, 256, timeout);
+    for (int i = 0; i < n; i++) {
+        uint64_t tag = evs[i].data.u64;
+        if (tag == TAG_LISTEN) {
+            accept_all(s);
+        } else if (tag == TAG_SIGNAL) {
+            struct signalfd_siginfo si;
+            while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                MG_INFO(&s->cfg.log, "signal %u: shutting down", si.ssi_signo);
+                s->stop = 1;
+            }
+        } else if (tag >= TAG_WATCH && tag < TAG_CONN_MIN) {
+            struct mg_watch *w = &s->watches[tag - TAG_WATCH];
+            if (w->cb)
+                w->cb(w->arg, w->fd);
+        } else {
+            mg_conn_on_event(evs[i].data.ptr, evs[i].events);
+        }
+    }
+    now = mg_now_ms();
+    if (s->accept_paused_until && now >= s->accept_paused_until) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+        s->accept_paused_until = 0;
+    }
+    int woke = s->wake_at && now >= s->wake_at;
+    if (woke)
+        s->wake_at = 0;
+    /* Deadlines are coarse (tens of ms) except write pauses, which ask for
+     * a wake-up; sweeping on every batch would cost O(connections). */
+    if (woke || now >= s->last_sweep + 50) {
+        s->last_sweep = now;
+        for (size_t i = 0; i < s->nconns; i++)
+            mg_conn_sweep(s->conns[i], now);
+    }
+    if (s->ops && s->ops->on_tick)
+        s->ops->on_tick(s->app, now);
+    reap(s);
+}
+
+int mg_server_run(mg_server *s)
+{
+    while (!s->stop)
+        mg_server_step(s, 100);
+    return 0;
+}
+
+void mg_server_close_all(mg_server *s)
+{
+    for (size_t i = 0; i < s->nconns; i++)
+        mg_conn_abort(s->conns[i], "closing all connections");
+    reap(s);
+}
+
+void mg_server_free(mg_server *s)
+{
+    mg_server_close_all(s);
+    free(s->conns);
+    s->conns = NULL;
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->sigfd >= 0)
+        close(s->sigfd);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    s->lfd = s->sigfd = s->epfd = -1;
+}

@@ -1,0 +1,522 @@
+#define _GNU_SOURCE /* pipe2 */
+#include "runner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "junit.h"
+#include "scenario.h"
+#include "scenario_run.h"
+#include "server.h"
+#include "util.h"
+
+/* ---- scenario files ------------------------------------------------------- */
+
+typedef struct pathlist {
+    char **v;
+    size_t n, cap;
+} pathlist;
+
+static int pl_add(pathlist *pl, const char *p)
+{
+    if (pl->n == pl->cap) {
+        size_t nc = pl->cap ? pl->cap * 2 : 32;
+        char **nv = realloc(pl->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        pl->v = nv;
+        pl->cap = nc;
+    }
+    pl->v[pl->n] = strdup(p);
+    return pl->v[pl->n++] ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int walk(pathlist *pl, const char *dir, int depth)
+{
+    if (depth > 16)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    pathlist local = {0};
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        pl_add(&local, p);
+    }
+    closedir(d);
+    qsort(local.v, local.n, sizeof *local.v, cmp_str);
+    for (size_t i = 0; i < local.n; i++) {
+        struct stat st;
+        if (stat(local.v[i], &st) != 0)
+            continue;
+        size_t l = strlen(local.v[i]);
+        if (S_ISDIR(st.st_mode))
+            walk(pl, local.v[i], depth + 1);
+        else if (l > 5 && strcmp(local.v[i] + l - 5, ".json") == 0)
+            pl_add(pl, local.v[i]);
+    }
+    mg_free_paths(local.v, local.n);
+    return 0;
+}
+
+int mg_collect_scenarios(const char *const *paths, size_t n, char ***out, char *err, size_t errlen)
+{
+    pathlist pl = {0};
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0) {
+            snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+            mg_free_paths(pl.v, pl.n);
+            return -1;
+        }
+        if (S_ISDIR(st.st_mode))
+            walk(&pl, paths[i], 0);
+        else
+            pl_add(&pl, paths[i]);
+    }
+    *out = pl.v;
+    return (int)pl.n;
+}
+
+void mg_free_paths(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+char *mg_substitute_arg(const char *arg, const char *url, const char *api, const char *scenario)
+{
+    mg_buf b = {0};
+    for (const char *p = arg; *p;) {
+        if (!strncmp(p, "{url}", 5)) {
+            mg_buf_append_str(&b, url);
+            p += 5;
+        } else if (!strncmp(p, "{api}", 5)) {
+            mg_buf_append_str(&b, api);
+            p += 5;
+        } else if (!strncmp(p, "{scenario}", 10)) {
+            mg_buf_append_str(&b, scenario);
+            p += 10;
+        } else {
+            mg_buf_append(&b, p, 1);
+            p++;
+        }
+    }
+    const char *s = mg_buf_cstr(&b);
+    char *r = s ? strdup(s) : NULL;
+    mg_buf_free(&b);
+    return r;
+}
+
+/* ---- the client process ----------------------------------------------------- */
+
+typedef struct client_proc {
+    pid_t pid;
+    int out_fd; /* its stdout+stderr */
+    int exited, status;
+    mg_buf line;
+    mg_scenario_run *run;
+} client_proc;
+
+static void client_output(void *arg, int fd)
+{
+    client_proc *cp = arg;
+    char tmp[4096];
+    ssize_t n;
+    while ((n = read(fd, tmp, sizeof tmp)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (tmp[i] == '\n' || cp->line.len > 2000) {
+                const char *s = mg_buf_cstr(&cp->line);
+                if (cp->run && s)
+                    mg_scenario_run_client_output(cp->run, s, mg_now_ms());
+                mg_buf_reset(&cp->line);
+            }
+            if (tmp[i] != '\n')
+                mg_buf_append(&cp->line, &tmp[i], 1);
+        }
+    }
+}
+
+static int spawn_client(client_proc *cp, char **argv, const mg_server *srv, const char *token,
+                        const char *scenario, const char *ca)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* The loop blocks SIGINT/SIGTERM for its signalfd; the client must
+         * get them normally, or SIGTERM would not end it. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        setpgid(0, 0);
+        dup2(pfd[1], 1);
+        dup2(pfd[1], 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        setenv("MOCKGATEWAY_URL", srv->ws_url, 1);
+        setenv("MOCKGATEWAY_API", srv->api_url, 1);
+        setenv("DISCORD_TOKEN", token, 1);
+        setenv("MOCKGATEWAY_SCENARIO", scenario, 1);
+        if (ca)
+            setenv("MOCKGATEWAY_CA", ca, 1);
+        execvp(argv[0], argv);
+        fprintf(stderr, "mockgateway: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid); /* both sides, so there is no race with the kill below */
+    close(pfd[1]);
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    cp->pid = pid;
+    cp->out_fd = pfd[0];
+    cp->exited = 0;
+    return 0;
+}
+
+static int reap_client(client_proc *cp)
+{
+    if (cp->exited || cp->pid <= 0)
+        return 1;
+    int st;
+    pid_t r = waitpid(cp->pid, &st, WNOHANG);
+    if (r == cp->pid) {
+        cp->exited = 1;
+        cp->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return 1;
+    }
+    return 0;
+}
+
+/* SIGTERM to the client's process group, SIGKILL after the grace period. */
+static void stop_client(client_proc *cp, mg_server *srv, uint32_t grace_ms)
+{
+    if (cp->pid <= 0)
+        return;
+    if (!reap_client(cp)) {
+        kill(-cp->pid, SIGTERM);
+        uint64_t until = mg_now_ms() + grace_ms;
+        while (!reap_client(cp) && mg_now_ms() < until)
+            mg_server_step(srv, 20);
+        if (!cp->exited) {
+            kill(-cp->pid, SIGKILL);
+            int st;
+            waitpid(cp->pid, &st, 0);
+            cp->exited = 1;
+            cp->status = 137;
+        }
+    }
+    kill(-cp->pid, SIGKILL); /* leftovers in its group, if any */
+    client_output(cp, cp->out_fd);
+    mg_server_unwatch_fd(srv, cp->out_fd);
+    close(cp->out_fd);
+    cp->out_fd = -1;
+    cp->pid = 0;
+    mg_buf_free(&cp->line);
+}
+
+/* ---- the run command ------------------------------------------------------- */
+
+typedef mg_runner_opts run_opts;
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mockgateway run [OPTIONS] SCENARIO_OR_DIR... -- CLIENT_CMD [ARGS...]\n"
+            "Runs each scenario against a fresh CLIENT_CMD and prints PASS/FAIL lines and\n"
+            "a summary \"N passed, N failed\". Exit status 0 only if every scenario passed.\n"
+            "The client gets MOCKGATEWAY_URL, MOCKGATEWAY_API, DISCORD_TOKEN, MOCKGATEWAY_SCENARIO\n"
+            "(and MOCKGATEWAY_CA with --ca) and {url}, {api}, {scenario} in ARGS are replaced.\n"
+            "  --listen HOST:PORT      address to listen on (default 127.0.0.1:0)\n"
+            "  --tls                   serve wss:// (needs --cert and --key)\n"
+            "  --cert FILE             PEM certificate chain\n"
+            "  --key FILE              PEM private key\n"
+            "  --ca FILE               passed to the client as MOCKGATEWAY_CA\n"
+            "  --token TOKEN           token given to the client (default test-token)\n"
+            "  --junit FILE            write JUnit XML\n"
+            "  --transcript-dir DIR    write each transcript as DIR/NAME.log\n"
+            "  --grace-ms N            SIGTERM-to-SIGKILL grace for the client (default 2000)\n"
+            "  --log-level LEVEL       error|warn|info|debug (default warn)\n"
+            "  --help                  this text\n");
+}
+
+static int parse_run_opts(int argc, char **argv, run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->listen = "127.0.0.1:0";
+    o->token = "test-token";
+    o->grace_ms = 2000;
+    o->log.level = MG_LOG_WARN;
+    o->scenarios = calloc((size_t)argc + 1, sizeof *o->scenarios);
+    if (!o->scenarios)
+        return -1;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV()                                                             \
+    do {                                                                    \
+        if (!v) {                                                           \
+            fprintf(stderr, "mockgateway run: %s needs a value\n", a);      \
+            return -1;                                                      \
+        }                                                                   \
+        i++;                                                                \
+    } while (0)
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        } else if (!strcmp(a, "--help")) {
+            run_usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--tls")) {
+            o->tls = 1;
+        } else if (!strcmp(a, "--listen")) {
+            NEEDV();
+            o->listen = v;
+        } else if (!strcmp(a, "--cert")) {
+            NEEDV();
+            o->cert = v;
+        } else if (!strcmp(a, "--key")) {
+            NEEDV();
+            o->key = v;
+        } else if (!strcmp(a, "--ca")) {
+            NEEDV();
+            o->ca = v;
+        } else if (!strcmp(a, "--token")) {
+            NEEDV();
+            o->token = v;
+        } else if (!strcmp(a, "--junit")) {
+            NEEDV();
+            o->junit = v;
+        } else if (!strcmp(a, "--transcript-dir")) {
+            NEEDV();
+            o->transcript_dir = v;
+        } else if (!strcmp(a, "--grace-ms")) {
+            NEEDV();
+            o->grace_ms = (uint32_t)strtoul(v, NULL, 10);
+        } else if (!strcmp(a, "--log-level")) {
+            NEEDV();
+            if (mg_log_level_parse(v, &o->log.level) != 0) {
+                fprintf(stderr, "mockgateway run: bad --log-level %s\n", v);
+                return -1;
+            }
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "mockgateway run: unknown option %s\n", a);
+            return -1;
+        } else {
+            o->scenarios[o->nscenarios++] = a;
+        }
+#undef NEEDV
+    }
+    o->cmd = argv + i;
+    o->ncmd = (size_t)(argc - i);
+    if (o->nscenarios == 0 || o->ncmd == 0) {
+        fprintf(stderr, "mockgateway run: need at least one scenario and a client command after --\n");
+        return -1;
+    }
+    if (o->tls && (!o->cert || !o->key)) {
+        fprintf(stderr, "mockgateway run: --tls needs --cert and --key\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void safe_name(const char *name, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = name; *p && k + 1 < n; p++) {
+        char c = *p;
+        out[k++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.')
+                       ? c
+                       : '_';
+    }
+    out[k] = '\0';
+}
+
+static void write_transcript(const run_opts *o, const char *name, const char *text)
+{
+    if (!o->transcript_dir)
+        return;
+    mkdir(o->transcript_dir, 0777);
+    char fn[256], path[4096];
+    safe_name(name, fn, sizeof fn);
+    snprintf(path, sizeof path, "%s/%s.log", o->transcript_dir, fn);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The folder a scenario sits in, for the JUnit classname. */
+static void classname_of(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(out, n, "scenarios");
+        return;
+    }
+    const char *start = slash;
+    while (start > path && start[-1] != '/')
+        start--;
+    snprintf(out, n, "scenarios.%.*s", (int)(slash - start), start);
+}
+
+static int run_one(const run_opts *o, mg_server *srv, const char *path, mg_junit *junit, const char *const *secrets,
+                   int *interrupted)
+{
+    char err[1024];
+    mg_scenario sc;
+    char cls[128];
+    classname_of(path, cls, sizeof cls);
+    uint64_t t0 = mg_now_ms();
+    if (mg_scenario_load(path, &sc, err, sizeof err) != 0) {
+        printf("FAIL  %s: %s\n", path, err);
+        fflush(stdout);
+        mg_junit_add(junit, cls, path, 0, err, NULL);
+        return 0;
+    }
+    /* argv: the command, then the scenario's client_args, substituted */
+    size_t argc = o->ncmd + sc.nclient_args;
+    char **argv = calloc(argc + 1, sizeof *argv);
+    for (size_t i = 0; argv && i < argc; i++) {
+        const char *a = i < o->ncmd ? o->cmd[i] : sc.client_args[i - o->ncmd];
+        argv[i] = mg_substitute_arg(a, srv->ws_url, srv->api_url, sc.name);
+    }
+    mg_scenario_run run;
+    mg_scenario_run_init(&run, srv, &sc, o->token, secrets, t0);
+    mg_server_set_app(srv, &mg_scenario_run_ops, &run);
+    client_proc cp = {.out_fd = -1, .run = &run};
+    if (o->ncmd == 0) {
+        mg_transcript_add(&run.tr, mg_now_ms(), 0, "..", "waiting for a client at %s", srv->ws_url);
+    } else if (!argv || spawn_client(&cp, argv, srv, o->token, sc.name, o->ca) != 0) {
+        snprintf(run.failure, sizeof run.failure, "cannot start the client: %s", strerror(errno));
+        run.failed = run.done = 1;
+    } else {
+        mg_server_watch_fd(srv, cp.out_fd, client_output, &cp);
+        mg_transcript_add(&run.tr, mg_now_ms(), 0, "..", "client started (pid %d): %s", (int)cp.pid, argv[0]);
+    }
+    while (!run.done && !srv->stop) {
+        mg_server_step(srv, 50);
+        if (cp.pid > 0 && !cp.exited && reap_client(&cp))
+            mg_scenario_run_client_exited(&run, cp.status, mg_now_ms());
+        mg_scenario_run_poll(&run, mg_now_ms());
+    }
+    if (srv->stop && !run.done) {
+        snprintf(run.failure, sizeof run.failure, "interrupted by a signal");
+        run.failed = 1;
+        *interrupted = 1;
+    }
+    /* The verdict is in: later events must not change it. */
+    run.done = 1;
+    stop_client(&cp, srv, o->grace_ms);
+    mg_server_close_all(srv);
+    mg_server_set_app(srv, NULL, NULL);
+    double secs = (double)(mg_now_ms() - t0) / 1000.0;
+    mg_transcript_add(&run.tr, mg_now_ms(), 0, "..", "verdict: %s", run.failed ? "FAIL" : "PASS");
+    const char *text = mg_transcript_text(&run.tr);
+    write_transcript(o, sc.name, text);
+    if (run.failed) {
+        printf("FAIL  %s (%s): %s\n", sc.name, path, run.failure);
+        fprintf(stderr, "---- transcript of %s ----\n%s---- end of transcript ----\n", sc.name, text);
+    } else {
+        printf("PASS  %s (%.1f s)\n", sc.name, secs);
+    }
+    fflush(stdout);
+    mg_junit_add(junit, cls, sc.name, secs, run.failed ? run.failure : NULL, text);
+    int passed = !run.failed;
+    mg_scenario_run_free(&run);
+    for (size_t i = 0; argv && i < argc; i++)
+        free(argv[i]);
+    free(argv);
+    mg_scenario_free(&sc);
+    return passed;
+}
+
+int mg_runner_main(int argc, char **argv)
+{
+    run_opts o;
+    if (parse_run_opts(argc, argv, &o) != 0) {
+        free(o.scenarios);
+        run_usage(stderr);
+        return 2;
+    }
+    int rc = mg_runner_execute(&o);
+    free(o.scenarios);
+    return rc;
+}
+
+int mg_runner_execute(const mg_runner_opts *opts)
+{
+    run_opts o = *opts;
+    char err[512];
+    char **files = NULL;
+    int nfiles = mg_collect_scenarios(o.scenarios, o.nscenarios, &files, err, sizeof err);
+    if (nfiles <= 0) {
+        fprintf(stderr, "mockgateway run: %s\n", nfiles < 0 ? err : "no scenario files found");
+        return 2;
+    }
+    mg_tls_config tls;
+    if (o.tls && mg_tls_config_load(&tls, o.cert, o.key, err, sizeof err) != 0) {
+        fprintf(stderr, "mockgateway run: %s\n", err);
+        mg_free_paths(files, (size_t)nfiles);
+        return 2;
+    }
+    const char *secrets[] = {o.token, "test-token", NULL};
+    mg_server srv;
+    mg_server_config cfg = {.listen = o.listen, .tls = o.tls ? &tls : NULL, .log = o.log, .secrets = secrets};
+    if (mg_server_init(&srv, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "mockgateway run: %s\n", err);
+        if (o.tls)
+            mg_tls_config_free(&tls);
+        mg_free_paths(files, (size_t)nfiles);
+        return 2;
+    }
+    if (o.ncmd == 0) {
+        /* Serving scripts to an outside client: the URL is the first line. */
+        printf("%s\n", srv.ws_url);
+        fflush(stdout);
+    }
+    fprintf(stderr, "mockgateway: %d scenario(s), gateway %s\n", nfiles, srv.ws_url);
+    mg_junit junit = {0};
+    int passed = 0, failed = 0, interrupted = 0;
+    for (int i = 0; i < nfiles && !interrupted; i++) {
+        if (run_one(&o, &srv, files[i], &junit, secrets, &interrupted))
+            passed++;
+        else
+            failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    fflush(stdout);
+    if (o.junit && mg_junit_write(&junit, o.junit) != 0)
+        fprintf(stderr, "mockgateway run: cannot write %s\n", o.junit);
+    mg_junit_free(&junit);
+    mg_server_free(&srv);
+    if (o.tls)
+        mg_tls_config_free(&tls);
+    mg_free_paths(files, (size_t)nfiles);
+    return failed == 0 && !interrupted ? 0 : 1;
+}

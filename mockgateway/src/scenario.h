@@ -1,0 +1,126 @@
+/* Scenario files: a script of what the mock gateway does and expects over
+ * one or more successive connections of one client. The format is
+ * specified in scenarios/README.md.
+ *
+ * mg_scenario_parse() is a pure function over a byte buffer (the fuzz
+ * target calls it on arbitrary bytes); mg_scenario_load() reads a file. */
+#ifndef MG_SCENARIO_H
+#define MG_SCENARIO_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ws.h"
+
+typedef enum mg_step_kind {
+    MG_STEP_HELLO,
+    MG_STEP_HANDSHAKE,
+    MG_STEP_SEND,
+    MG_STEP_DISPATCH,
+    MG_STEP_READY,
+    MG_STEP_RECONNECT,
+    MG_STEP_INVALID_SESSION,
+    MG_STEP_HEARTBEAT_REQUEST,
+    MG_STEP_HEARTBEAT_ACK,
+    MG_STEP_ACK_MODE,
+    MG_STEP_PING,
+    MG_STEP_CLOSE,
+    MG_STEP_DROP,
+    MG_STEP_REJECT,
+    MG_STEP_SLEEP,
+    MG_STEP_EXPECT,
+    MG_STEP_EXPECT_HEARTBEAT,
+    MG_STEP_EXPECT_IDENTIFY,
+    MG_STEP_EXPECT_RESUME,
+    MG_STEP_EXPECT_CLOSE,
+    MG_STEP_EXPECT_NO_RECONNECT,
+    MG_STEP__COUNT
+} mg_step_kind;
+
+/* Name of a step kind as written in scenario files. */
+const char *mg_step_kind_name(mg_step_kind k);
+
+typedef enum { MG_CHECK_EQUALS, MG_CHECK_NOT_EQUALS, MG_CHECK_EXISTS, MG_CHECK_ABSENT, MG_CHECK_TYPE } mg_check_kind;
+
+/* A field check on a payload the client sent: path is a JSON pointer
+ * ("/d/seq"); value may be a template string ("{{seq}}"). */
+typedef struct mg_check {
+    mg_check_kind kind;
+    char path[128];
+    cJSON *value;  /* EQUALS/NOT_EQUALS: owned */
+    char type[16]; /* TYPE: string|number|integer|object|array|bool|null */
+} mg_check;
+
+typedef enum { MG_HS_IDENTIFY, MG_HS_RESUME, MG_HS_ANY } mg_handshake_expect;
+
+typedef struct mg_step {
+    mg_step_kind kind;
+    int index; /* position in its connection's step list, for messages */
+    uint32_t within_ms, min_delay_ms, ms;
+    int op;
+    cJSON *payload;   /* send: object payload (owned) */
+    char *raw;        /* send: payload given as a string (owned) */
+    char *t;          /* dispatch: event name */
+    cJSON *d;         /* dispatch: data (owned) */
+    int count;
+    uint32_t interval_ms;
+    int withhold;
+    int flag;         /* invalid_session: resumable; ack_mode: auto; handshake/expect_identify: ready */
+    int allow_reconnect, allow_drop, check_seq, send_hello;
+    mg_handshake_expect expect;
+    int guilds;
+    size_t size;      /* ready / handshake: minimum size of READY's d */
+    int code;
+    char *reason, *body, *headers; /* headers: "Name: value\r\n" lines */
+    int status;
+    int codes[16];
+    size_t ncodes;
+    int codes_negated; /* expect_close: codes are the forbidden ones */
+    mg_check *checks;
+    size_t nchecks;
+    /* wire shaping for send/dispatch/ready */
+    mg_splits message_splits, frame_splits, write_splits;
+    uint32_t write_delay_ms;
+    char *ping; /* ping payload (ping step, or between frames) */
+    int has_ping;
+    uint32_t interval; /* hello: heartbeat_interval override */
+} mg_step;
+
+typedef struct mg_scenario_conn {
+    uint32_t within_ms;    /* the client must connect within this (from the previous step's end) */
+    uint32_t min_delay_ms; /* ...and not sooner than this */
+    mg_step *steps;
+    size_t nsteps;
+} mg_scenario_conn;
+
+typedef struct mg_scenario {
+    char *name, *rule, *description, *path;
+    char *compress; /* "zlib-stream", "zstd-stream" or NULL: what the client must ask for */
+    uint32_t heartbeat_interval;
+    int version; /* required ?v=, 0: 9 or 10 */
+    uint32_t timeout_ms;
+    char **client_args;
+    size_t nclient_args;
+    unsigned max_commands;
+    uint32_t commands_window_ms;
+    unsigned max_connections;
+    uint32_t connections_window_ms;
+    mg_scenario_conn *conns;
+    size_t nconns;
+} mg_scenario;
+
+/* Parses a scenario from json[0..len). filename is used in messages only
+ * (may be NULL). Returns 0, or -1 with a message naming the file, the
+ * connection and step index and the field in err. On error out is left
+ * empty (nothing to free); on success free it with mg_scenario_free. */
+int mg_scenario_parse(const char *json, size_t len, const char *filename, mg_scenario *out, char *err,
+                      size_t errlen);
+/* Reads and parses a file. */
+int mg_scenario_load(const char *path, mg_scenario *out, char *err, size_t errlen);
+void mg_scenario_free(mg_scenario *sc);
+
+/* Resolves a JSON pointer ("/d/seq", "" for the root); NULL if absent. */
+const cJSON *mg_json_pointer(const cJSON *root, const char *path);
+
+#endif

@@ -1,0 +1,66 @@
+/* Internals shared by the scenario engine's files (not for other code):
+ * scenario_run.c drives steps and owns the callbacks, scenario_wire.c says
+ * things to the client, scenario_check.c judges what the client says,
+ * scenario_steps.c implements the step types. */
+#ifndef MG_SCENARIO_INTERNAL_H
+#define MG_SCENARIO_INTERNAL_H
+
+#include "scenario_run.h"
+
+/* One connection the client made while the scenario ran. */
+struct mg_scn_conn {
+    mg_conn *c; /* NULL once the socket is gone */
+    int num;    /* 1-based, in order of arrival */
+    uint64_t arrived;
+    int pending; /* not yet taken by the script */
+    int opened;
+    int gone;
+    int close_code; /* from the client's close frame, 0 none */
+    int identified;
+    mg_upgrade_info up;
+    char query[256];
+    struct rx {
+        cJSON *json;
+        int op;
+        uint64_t at;
+    } *rx;
+    size_t nrx, caprx;
+    long heartbeats;
+    cJSON *last_hb_d;
+    uint64_t last_hb_at;
+    long pongs;
+    char last_pong[126];
+    size_t last_pong_len;
+    uint64_t *cmd_times;
+    size_t ncmd;
+};
+
+/* What a step's run function returns. */
+enum { RUN_DONE, RUN_WAIT, RUN_FAIL };
+
+__attribute__((format(printf, 3, 4))) int mg_scn_failf(mg_scenario_run *r, uint64_t now, const char *fmt, ...);
+char *mg_scn_show(const cJSON *j);
+int mg_scn_run_checks(const mg_scenario_run *r, const cJSON *payload, const mg_check *checks, size_t n, char *msg, size_t msglen);
+void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, size_t len, const mg_step *shape, uint64_t now);
+void mg_scn_send_str(mg_scenario_run *r, mg_scn_conn *sc, const char *json, uint64_t now);
+int mg_scn_new_session(mg_scenario_run *r);
+void mg_scn_note_seq_sent(mg_scenario_run *r, long seq, uint64_t now);
+long mg_scn_seq_sent_before(const mg_scenario_run *r, uint64_t t);
+void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, const char *d, int withhold, const mg_step *shape, uint64_t now);
+void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t size, const mg_step *shape, uint64_t now);
+void mg_scn_send_hello(mg_scenario_run *r, mg_scn_conn *sc, uint32_t interval, uint64_t now);
+cJSON *mg_scn_take_op(mg_scn_conn *sc, int op, uint64_t *at, int *other_op);
+mg_scn_conn *mg_scn_first_pending(mg_scenario_run *r);
+mg_scn_conn *mg_scn_unexpected_conn(mg_scenario_run *r, uint64_t since);
+int mg_scn_take_conn(mg_scenario_run *r, mg_scn_conn *sc, int accept, uint64_t now);
+int mg_scn_client_gone_fail(mg_scenario_run *r, uint64_t now, const char *what);
+int mg_scn_wait_until(mg_scenario_run *r, uint64_t deadline);
+int mg_scn_check_identify(mg_scenario_run *r, const cJSON *p, const mg_check *extra, size_t nextra, uint64_t now);
+int mg_scn_check_resume(mg_scenario_run *r, const cJSON *p, const mg_check *extra, size_t nextra, uint64_t now);
+void mg_scn_answer_resume(mg_scenario_run *r, mg_scn_conn *sc, long from, uint64_t now);
+int mg_scn_need_cur(mg_scenario_run *r, uint64_t now);
+int mg_scn_code_matches(const mg_step *st, int code);
+void mg_scn_describe_codes(const mg_step *st, char *out, size_t n);
+int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now);
+
+#endif

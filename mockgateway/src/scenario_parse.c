@@ -1,0 +1,714 @@
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+static const struct {
+    const char *name;
+    const char *fields; /* allowed fields besides "type" and "comment", space-separated */
+} step_spec[MG_STEP__COUNT] = {
+    [MG_STEP_HELLO] = {"hello", "interval"},
+    [MG_STEP_HANDSHAKE] = {"handshake", "expect within_ms ready guilds ready_size checks hello"},
+    [MG_STEP_SEND] = {"send", "payload message_splits frame_splits frame_chunk write_splits write_chunk "
+                              "write_delay_ms ping_between_frames"},
+    [MG_STEP_DISPATCH] = {"dispatch", "t d count interval_ms withhold message_splits frame_splits frame_chunk "
+                                      "write_splits write_chunk write_delay_ms ping_between_frames"},
+    [MG_STEP_READY] = {"ready", "size guilds message_splits frame_splits frame_chunk write_splits "
+                                "write_chunk write_delay_ms ping_between_frames"},
+    [MG_STEP_RECONNECT] = {"reconnect", ""},
+    [MG_STEP_INVALID_SESSION] = {"invalid_session", "resumable"},
+    [MG_STEP_HEARTBEAT_REQUEST] = {"heartbeat_request", "count"},
+    [MG_STEP_HEARTBEAT_ACK] = {"heartbeat_ack", ""},
+    [MG_STEP_ACK_MODE] = {"ack_mode", "auto"},
+    [MG_STEP_PING] = {"ping", "payload within_ms"},
+    [MG_STEP_CLOSE] = {"close", "code reason"},
+    [MG_STEP_DROP] = {"drop", ""},
+    [MG_STEP_REJECT] = {"reject", "status headers body"},
+    [MG_STEP_SLEEP] = {"sleep", "ms"},
+    [MG_STEP_EXPECT] = {"expect", "op within_ms checks"},
+    [MG_STEP_EXPECT_HEARTBEAT] = {"expect_heartbeat", "within_ms check_seq lag_ms"},
+    [MG_STEP_EXPECT_IDENTIFY] = {"expect_identify", "within_ms min_delay_ms allow_reconnect ready checks"},
+    [MG_STEP_EXPECT_RESUME] = {"expect_resume", "within_ms min_delay_ms allow_reconnect ready checks"},
+    [MG_STEP_EXPECT_CLOSE] = {"expect_close", "code codes not_codes within_ms allow_drop"},
+    [MG_STEP_EXPECT_NO_RECONNECT] = {"expect_no_reconnect", "ms"},
+};
+
+const char *mg_step_kind_name(mg_step_kind k)
+{
+    return k < MG_STEP__COUNT ? step_spec[k].name : "?";
+}
+
+/* Parser context: where we are, for error messages. */
+typedef struct pctx {
+    const char *file;
+    long conn, step; /* -1 when not inside */
+    const char *steptype;
+    char *err;
+    size_t errlen;
+} pctx;
+
+__attribute__((format(printf, 3, 4))) static int fail(pctx *p, const char *field, const char *fmt, ...)
+{
+    char where[256];
+    int n = snprintf(where, sizeof where, "%s: ", p->file ? p->file : "<scenario>");
+    if (p->conn >= 0 && n > 0 && (size_t)n < sizeof where)
+        n += snprintf(where + n, sizeof where - (size_t)n, "connections[%ld]", p->conn);
+    if (p->step >= 0 && n > 0 && (size_t)n < sizeof where)
+        n += snprintf(where + n, sizeof where - (size_t)n, ".steps[%ld]%s%s%s", p->step,
+                      p->steptype ? " (\"" : "", p->steptype ? p->steptype : "", p->steptype ? "\")" : "");
+    if (field && n > 0 && (size_t)n < sizeof where)
+        snprintf(where + n, sizeof where - (size_t)n, "%sfield \"%s\"", p->conn >= 0 ? ": " : "", field);
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(p->err, p->errlen, "%s: %s", where, msg);
+    return -1;
+}
+
+static int get_uint(pctx *p, const cJSON *obj, const char *field, uint32_t *out, uint32_t dflt,
+                    uint32_t max)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, field);
+    if (!j) {
+        *out = dflt;
+        return 0;
+    }
+    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < 0 ||
+        j->valuedouble > max)
+        return fail(p, field, "expected an integer from 0 to %u", max);
+    *out = (uint32_t)j->valuedouble;
+    return 0;
+}
+
+static int get_int(pctx *p, const cJSON *obj, const char *field, int *out, int dflt, int min, int max,
+                   int required)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, field);
+    if (!j) {
+        if (required)
+            return fail(p, field, "missing (required)");
+        *out = dflt;
+        return 0;
+    }
+    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < min ||
+        j->valuedouble > max)
+        return fail(p, field, "expected an integer from %d to %d", min, max);
+    *out = (int)j->valuedouble;
+    return 0;
+}
+
+static int get_bool(pctx *p, const cJSON *obj, const char *field, int *out, int dflt, int required)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, field);
+    if (!j) {
+        if (required)
+            return fail(p, field, "missing (required)");
+        *out = dflt;
+        return 0;
+    }
+    if (!cJSON_IsBool(j))
+        return fail(p, field, "expected true or false");
+    *out = cJSON_IsTrue(j);
+    return 0;
+}
+
+static int get_str(pctx *p, const cJSON *obj, const char *field, char **out, int required, size_t maxlen)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, field);
+    *out = NULL;
+    if (!j) {
+        if (required)
+            return fail(p, field, "missing (required)");
+        return 0;
+    }
+    if (!cJSON_IsString(j))
+        return fail(p, field, "expected a string");
+    if (strlen(j->valuestring) > maxlen)
+        return fail(p, field, "longer than %zu bytes", maxlen);
+    *out = strdup(j->valuestring);
+    return *out ? 0 : fail(p, field, "out of memory");
+}
+
+static int get_splits(pctx *p, const cJSON *obj, const char *field, const char *chunk_field, mg_splits *out)
+{
+    memset(out, 0, sizeof *out);
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, field);
+    if (j) {
+        if (!cJSON_IsArray(j))
+            return fail(p, field, "expected an array of byte offsets (negative: from the end)");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, j)
+        {
+            if (out->npos == MG_MAX_SPLITS)
+                return fail(p, field, "more than %d offsets", MG_MAX_SPLITS);
+            if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 1e9)
+                return fail(p, field, "offsets must be integers");
+            out->pos[out->npos++] = (long)e->valuedouble;
+        }
+    }
+    if (chunk_field) {
+        uint32_t chunk = 0;
+        if (get_uint(p, obj, chunk_field, &chunk, 0, 1u << 30) != 0)
+            return -1;
+        out->chunk = chunk;
+    }
+    return 0;
+}
+
+static int parse_checks(pctx *p, const cJSON *obj, mg_step *st)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "checks");
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return fail(p, "checks", "expected an array of {\"path\", \"equals\"|\"not_equals\"|\"exists\"|\"type\"}");
+    int n = cJSON_GetArraySize(arr);
+    if (n > 64)
+        return fail(p, "checks", "more than 64 checks");
+    st->checks = calloc((size_t)n + 1, sizeof *st->checks);
+    if (!st->checks)
+        return fail(p, "checks", "out of memory");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, arr)
+    {
+        mg_check *ck = &st->checks[st->nchecks];
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(c, "path");
+        if (!cJSON_IsObject(c) || !cJSON_IsString(path) || strlen(path->valuestring) >= sizeof ck->path ||
+            (path->valuestring[0] != '/' && path->valuestring[0] != '\0'))
+            return fail(p, "checks", "entry %zu needs \"path\": a JSON pointer like \"/d/seq\"", st->nchecks);
+        strcpy(ck->path, path->valuestring);
+        const cJSON *v;
+        if ((v = cJSON_GetObjectItemCaseSensitive(c, "equals"))) {
+            ck->kind = MG_CHECK_EQUALS;
+            ck->value = cJSON_Duplicate(v, 1);
+        } else if ((v = cJSON_GetObjectItemCaseSensitive(c, "not_equals"))) {
+            ck->kind = MG_CHECK_NOT_EQUALS;
+            ck->value = cJSON_Duplicate(v, 1);
+        } else if ((v = cJSON_GetObjectItemCaseSensitive(c, "exists"))) {
+            if (!cJSON_IsBool(v))
+                return fail(p, "checks", "entry %zu: \"exists\" must be true or false", st->nchecks);
+            ck->kind = cJSON_IsTrue(v) ? MG_CHECK_EXISTS : MG_CHECK_ABSENT;
+        } else if ((v = cJSON_GetObjectItemCaseSensitive(c, "type"))) {
+            static const char *const types[] = {"string", "number", "integer", "object", "array", "bool", "null"};
+            int ok = 0;
+            for (size_t i = 0; cJSON_IsString(v) && i < sizeof types / sizeof *types; i++)
+                ok |= strcmp(v->valuestring, types[i]) == 0;
+            if (!ok)
+                return fail(p, "checks", "entry %zu: \"type\" must be one of string, number, integer, "
+                                         "object, array, bool, null", st->nchecks);
+            ck->kind = MG_CHECK_TYPE;
+            strcpy(ck->type, v->valuestring);
+        } else {
+            return fail(p, "checks", "entry %zu needs one of equals, not_equals, exists, type", st->nchecks);
+        }
+        st->nchecks++;
+    }
+    return 0;
+}
+
+static int parse_codes(pctx *p, const cJSON *obj, const char *field, mg_step *st)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, field);
+    if (!cJSON_IsArray(arr))
+        return fail(p, field, "expected an array of close codes");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (st->ncodes == 16)
+            return fail(p, field, "more than 16 codes");
+        if (!cJSON_IsNumber(e) || e->valuedouble < 1000 || e->valuedouble > 4999 ||
+            e->valuedouble != floor(e->valuedouble))
+            return fail(p, field, "codes must be integers from 1000 to 4999");
+        st->codes[st->ncodes++] = (int)e->valuedouble;
+    }
+    return 0;
+}
+
+static int check_fields(pctx *p, const cJSON *obj, mg_step_kind k)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, obj)
+    {
+        const char *name = f->string;
+        if (strcmp(name, "type") == 0 || strcmp(name, "comment") == 0)
+            continue;
+        const char *list = step_spec[k].fields;
+        size_t nl = strlen(name);
+        int ok = 0;
+        for (const char *s = list; *s;) {
+            const char *e = strchr(s, ' ');
+            size_t l = e ? (size_t)(e - s) : strlen(s);
+            if (l == nl && strncmp(s, name, l) == 0)
+                ok = 1;
+            s += l + (e ? 1 : 0);
+        }
+        if (!ok)
+            return fail(p, name, "unknown field for this step type (allowed: %s%s)", *list ? list : "none",
+                        *list ? "" : "");
+    }
+    return 0;
+}
+
+static int parse_shaping(pctx *p, const cJSON *obj, mg_step *st)
+{
+    if (get_splits(p, obj, "message_splits", NULL, &st->message_splits) != 0 ||
+        get_splits(p, obj, "frame_splits", "frame_chunk", &st->frame_splits) != 0 ||
+        get_splits(p, obj, "write_splits", "write_chunk", &st->write_splits) != 0 ||
+        get_uint(p, obj, "write_delay_ms", &st->write_delay_ms, 0, 10000) != 0 ||
+        get_str(p, obj, "ping_between_frames", &st->ping, 0, 125) != 0)
+        return -1;
+    st->has_ping = st->ping != NULL;
+    return 0;
+}
+
+static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
+{
+    if (!cJSON_IsObject(obj))
+        return fail(p, NULL, "a step must be an object with a \"type\"");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+    if (!cJSON_IsString(type))
+        return fail(p, "type", "missing or not a string");
+    int k = -1;
+    for (int i = 0; i < MG_STEP__COUNT; i++)
+        if (strcmp(step_spec[i].name, type->valuestring) == 0)
+            k = i;
+    if (k < 0)
+        return fail(p, "type", "unknown step type \"%.60s\"", type->valuestring);
+    st->kind = (mg_step_kind)k;
+    p->steptype = step_spec[k].name;
+    if (check_fields(p, obj, st->kind) != 0)
+        return -1;
+    int ms_default = 5000;
+    switch (st->kind) {
+    case MG_STEP_HELLO:
+        return get_uint(p, obj, "interval", &st->interval, 0, 3600000);
+    case MG_STEP_HANDSHAKE: {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "expect");
+        st->expect = MG_HS_IDENTIFY;
+        if (e) {
+            if (cJSON_IsString(e) && strcmp(e->valuestring, "identify") == 0)
+                st->expect = MG_HS_IDENTIFY;
+            else if (cJSON_IsString(e) && strcmp(e->valuestring, "resume") == 0)
+                st->expect = MG_HS_RESUME;
+            else if (cJSON_IsString(e) && strcmp(e->valuestring, "any") == 0)
+                st->expect = MG_HS_ANY;
+            else
+                return fail(p, "expect", "expected \"identify\", \"resume\" or \"any\"");
+        }
+        uint32_t sz = 0;
+        if (get_uint(p, obj, "within_ms", &st->within_ms, 10000, 3600000) != 0 ||
+            get_bool(p, obj, "ready", &st->flag, 1, 0) != 0 ||
+            get_bool(p, obj, "hello", &st->send_hello, 1, 0) != 0 ||
+            get_int(p, obj, "guilds", &st->guilds, 0, 0, 10000, 0) != 0 ||
+            get_uint(p, obj, "ready_size", &sz, 0, 64u << 20) != 0)
+            return -1;
+        st->size = sz;
+        return parse_checks(p, obj, st);
+    }
+    case MG_STEP_SEND: {
+        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(obj, "payload");
+        if (!pl)
+            return fail(p, "payload", "missing (required)");
+        if (cJSON_IsString(pl)) {
+            st->raw = strdup(pl->valuestring);
+        } else if (cJSON_IsObject(pl)) {
+            st->payload = cJSON_Duplicate(pl, 1);
+        } else {
+            return fail(p, "payload", "expected an object (a payload) or a string (raw text)");
+        }
+        return parse_shaping(p, obj, st);
+    }
+    case MG_STEP_DISPATCH: {
+        if (get_str(p, obj, "t", &st->t, 1, 64) != 0)
+            return -1;
+        for (const char *c = st->t; *c; c++)
+            if (!((*c >= 'A' && *c <= 'Z') || *c == '_' || (*c >= '0' && *c <= '9')))
+                return fail(p, "t", "event names are upper case letters, digits and _");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(obj, "d");
+        st->d = d ? cJSON_Duplicate(d, 1) : cJSON_CreateObject();
+        if (get_int(p, obj, "count", &st->count, 1, 1, 1000000, 0) != 0 ||
+            get_uint(p, obj, "interval_ms", &st->interval_ms, 0, 60000) != 0 ||
+            get_bool(p, obj, "withhold", &st->withhold, 0, 0) != 0)
+            return -1;
+        return parse_shaping(p, obj, st);
+    }
+    case MG_STEP_READY: {
+        uint32_t sz = 0;
+        if (get_uint(p, obj, "size", &sz, 0, 64u << 20) != 0 ||
+            get_int(p, obj, "guilds", &st->guilds, 0, 0, 100000, 0) != 0)
+            return -1;
+        st->size = sz;
+        return parse_shaping(p, obj, st);
+    }
+    case MG_STEP_INVALID_SESSION:
+        return get_bool(p, obj, "resumable", &st->flag, 0, 1);
+    case MG_STEP_ACK_MODE:
+        return get_bool(p, obj, "auto", &st->flag, 1, 1);
+    case MG_STEP_PING:
+        if (get_str(p, obj, "payload", &st->ping, 0, 125) != 0)
+            return -1;
+        if (!st->ping)
+            st->ping = strdup("mockgateway");
+        return get_uint(p, obj, "within_ms", &st->within_ms, 3000, 3600000);
+    case MG_STEP_CLOSE:
+        if (get_int(p, obj, "code", &st->code, 0, 1000, 4999, 1) != 0 ||
+            get_str(p, obj, "reason", &st->reason, 0, 123) != 0)
+            return -1;
+        return 0;
+    case MG_STEP_REJECT: {
+        if (!first_in_conn)
+            return fail(p, NULL, "\"reject\" answers the upgrade, so it must be a connection's first step");
+        if (get_int(p, obj, "status", &st->status, 0, 200, 599, 1) != 0 ||
+            get_str(p, obj, "body", &st->body, 0, 65536) != 0)
+            return -1;
+        if (st->status == 101)
+            return fail(p, "status", "101 is not a rejection");
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(obj, "headers");
+        if (h) {
+            if (!cJSON_IsObject(h))
+                return fail(p, "headers", "expected an object of header name to string value");
+            size_t total = 1;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, h)
+            {
+                if (!cJSON_IsString(e) || strpbrk(e->valuestring, "\r\n") || strpbrk(e->string, "\r\n: "))
+                    return fail(p, "headers", "header \"%.40s\" must be a single-line string", e->string);
+                total += strlen(e->string) + strlen(e->valuestring) + 4;
+            }
+            st->headers = malloc(total);
+            if (!st->headers)
+                return fail(p, "headers", "out of memory");
+            st->headers[0] = '\0';
+            cJSON_ArrayForEach(e, h)
+            {
+                strcat(st->headers, e->string);
+                strcat(st->headers, ": ");
+                strcat(st->headers, e->valuestring);
+                strcat(st->headers, "\r\n");
+            }
+        }
+        return 0;
+    }
+    case MG_STEP_SLEEP:
+        if (!cJSON_GetObjectItemCaseSensitive(obj, "ms"))
+            return fail(p, "ms", "missing (required)");
+        return get_uint(p, obj, "ms", &st->ms, 0, 3600000);
+    case MG_STEP_EXPECT:
+        if (get_int(p, obj, "op", &st->op, 0, 0, 255, 1) != 0 ||
+            get_uint(p, obj, "within_ms", &st->within_ms, (uint32_t)ms_default, 3600000) != 0)
+            return -1;
+        return parse_checks(p, obj, st);
+    case MG_STEP_EXPECT_HEARTBEAT:
+        if (get_uint(p, obj, "within_ms", &st->within_ms, 0, 3600000) != 0 ||
+            get_bool(p, obj, "check_seq", &st->check_seq, 1, 0) != 0 ||
+            get_uint(p, obj, "lag_ms", &st->ms, 1000, 60000) != 0)
+            return -1;
+        return 0;
+    case MG_STEP_EXPECT_IDENTIFY:
+    case MG_STEP_EXPECT_RESUME:
+        if (get_uint(p, obj, "within_ms", &st->within_ms, 10000, 3600000) != 0 ||
+            get_uint(p, obj, "min_delay_ms", &st->min_delay_ms, 0, 3600000) != 0 ||
+            get_bool(p, obj, "allow_reconnect", &st->allow_reconnect, 1, 0) != 0 ||
+            get_bool(p, obj, "ready", &st->flag, 1, 0) != 0)
+            return -1;
+        return parse_checks(p, obj, st);
+    case MG_STEP_EXPECT_CLOSE: {
+        int n = !!cJSON_GetObjectItemCaseSensitive(obj, "code") + !!cJSON_GetObjectItemCaseSensitive(obj, "codes") +
+                !!cJSON_GetObjectItemCaseSensitive(obj, "not_codes");
+        if (n > 1)
+            return fail(p, "code", "give only one of code, codes, not_codes");
+        if (cJSON_GetObjectItemCaseSensitive(obj, "code")) {
+            if (get_int(p, obj, "code", &st->codes[0], 0, 1000, 4999, 1) != 0)
+                return -1;
+            st->ncodes = 1;
+        } else if (cJSON_GetObjectItemCaseSensitive(obj, "codes")) {
+            if (parse_codes(p, obj, "codes", st) != 0)
+                return -1;
+        } else if (cJSON_GetObjectItemCaseSensitive(obj, "not_codes")) {
+            if (parse_codes(p, obj, "not_codes", st) != 0)
+                return -1;
+            st->codes_negated = 1;
+        }
+        return get_uint(p, obj, "within_ms", &st->within_ms, (uint32_t)ms_default, 3600000) != 0 ||
+                       get_bool(p, obj, "allow_drop", &st->allow_drop, st->codes_negated || st->ncodes == 0, 0) != 0
+                   ? -1
+                   : 0;
+    }
+    case MG_STEP_EXPECT_NO_RECONNECT:
+        if (!cJSON_GetObjectItemCaseSensitive(obj, "ms"))
+            return fail(p, "ms", "missing (required)");
+        return get_uint(p, obj, "ms", &st->ms, 0, 3600000);
+    case MG_STEP_HEARTBEAT_REQUEST:
+        return get_int(p, obj, "count", &st->count, 1, 1, 10000, 0);
+    case MG_STEP_RECONNECT:
+    case MG_STEP_HEARTBEAT_ACK:
+    case MG_STEP_DROP:
+    case MG_STEP__COUNT:
+        break;
+    }
+    return 0;
+}
+
+static void step_free(mg_step *st)
+{
+    cJSON_Delete(st->payload);
+    cJSON_Delete(st->d);
+    free(st->raw);
+    free(st->t);
+    free(st->reason);
+    free(st->body);
+    free(st->headers);
+    free(st->ping);
+    for (size_t i = 0; i < st->nchecks; i++)
+        cJSON_Delete(st->checks[i].value);
+    free(st->checks);
+}
+
+void mg_scenario_free(mg_scenario *sc)
+{
+    for (size_t i = 0; i < sc->nconns; i++) {
+        for (size_t j = 0; j < sc->conns[i].nsteps; j++)
+            step_free(&sc->conns[i].steps[j]);
+        free(sc->conns[i].steps);
+    }
+    free(sc->conns);
+    for (size_t i = 0; i < sc->nclient_args; i++)
+        free(sc->client_args[i]);
+    free(sc->client_args);
+    free(sc->name);
+    free(sc->rule);
+    free(sc->description);
+    free(sc->path);
+    free(sc->compress);
+    memset(sc, 0, sizeof *sc);
+}
+
+static int check_top_fields(pctx *p, const cJSON *obj, const char *allowed)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, obj)
+    {
+        char pat[80];
+        snprintf(pat, sizeof pat, " %s ", f->string);
+        if (!strstr(allowed, pat))
+            return fail(p, f->string, "unknown field (allowed:%s)", allowed);
+    }
+    return 0;
+}
+
+static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
+{
+    if (!cJSON_IsObject(root))
+        return fail(p, NULL, "the top level must be an object");
+    if (check_top_fields(p, root, " name rule description options client_args limits connections comment ") != 0 ||
+        get_str(p, root, "name", &sc->name, 1, 200) != 0 || get_str(p, root, "rule", &sc->rule, 1, 2000) != 0 ||
+        get_str(p, root, "description", &sc->description, 0, 8000) != 0)
+        return -1;
+    for (const char *c = sc->name; *c; c++)
+        if (*c == '/' || (unsigned char)*c < 0x20)
+            return fail(p, "name", "must not contain '/' or control characters (it names the transcript file)");
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(root, "options");
+    sc->heartbeat_interval = 41250;
+    sc->timeout_ms = 60000;
+    if (opt) {
+        if (!cJSON_IsObject(opt))
+            return fail(p, "options", "expected an object");
+        if (check_top_fields(p, opt, " compress heartbeat_interval v timeout_ms ") != 0 ||
+            get_str(p, opt, "compress", &sc->compress, 0, 32) != 0 ||
+            get_uint(p, opt, "heartbeat_interval", &sc->heartbeat_interval, 41250, 3600000) != 0 ||
+            get_int(p, opt, "v", &sc->version, 0, 0, 100, 0) != 0 ||
+            get_uint(p, opt, "timeout_ms", &sc->timeout_ms, 60000, 3600000) != 0)
+            return -1;
+        if (sc->compress && strcmp(sc->compress, "zlib-stream") != 0 && strcmp(sc->compress, "zstd-stream") != 0)
+            return fail(p, "compress", "expected \"zlib-stream\" or \"zstd-stream\"");
+        if (sc->heartbeat_interval == 0)
+            return fail(p, "heartbeat_interval", "must be positive");
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "client_args");
+    if (args) {
+        if (!cJSON_IsArray(args))
+            return fail(p, "client_args", "expected an array of strings");
+        int n = cJSON_GetArraySize(args);
+        if (n > 64)
+            return fail(p, "client_args", "more than 64 arguments");
+        sc->client_args = calloc((size_t)n + 1, sizeof *sc->client_args);
+        if (!sc->client_args)
+            return fail(p, "client_args", "out of memory");
+        const cJSON *a;
+        cJSON_ArrayForEach(a, args)
+        {
+            if (!cJSON_IsString(a))
+                return fail(p, "client_args", "entry %zu is not a string", sc->nclient_args);
+            sc->client_args[sc->nclient_args++] = strdup(a->valuestring);
+        }
+    }
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(root, "limits");
+    if (lim) {
+        uint32_t mc = 0, mn = 0;
+        if (!cJSON_IsObject(lim))
+            return fail(p, "limits", "expected an object");
+        if (check_top_fields(p, lim, " max_commands window_ms max_connections connections_window_ms ") != 0 ||
+            get_uint(p, lim, "max_commands", &mc, 0, 1000000) != 0 ||
+            get_uint(p, lim, "window_ms", &sc->commands_window_ms, 60000, 3600000) != 0 ||
+            get_uint(p, lim, "max_connections", &mn, 0, 1000000) != 0 ||
+            get_uint(p, lim, "connections_window_ms", &sc->connections_window_ms, 60000, 3600000) != 0)
+            return -1;
+        sc->max_commands = mc;
+        sc->max_connections = mn;
+    }
+    const cJSON *conns = cJSON_GetObjectItemCaseSensitive(root, "connections");
+    if (!conns)
+        return fail(p, "connections", "missing (required)");
+    if (!cJSON_IsArray(conns) || cJSON_GetArraySize(conns) < 1 || cJSON_GetArraySize(conns) > 1000)
+        return fail(p, "connections", "expected an array of 1 to 1000 connection scripts");
+    int nc = cJSON_GetArraySize(conns);
+    sc->conns = calloc((size_t)nc, sizeof *sc->conns);
+    if (!sc->conns)
+        return fail(p, "connections", "out of memory");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, conns)
+    {
+        p->conn = (long)sc->nconns;
+        p->step = -1;
+        mg_scenario_conn *sconn = &sc->conns[sc->nconns++];
+        if (!cJSON_IsObject(c))
+            return fail(p, NULL, "a connection must be an object with \"steps\"");
+        if (check_top_fields(p, c, " within_ms min_delay_ms steps comment ") != 0 ||
+            get_uint(p, c, "within_ms", &sconn->within_ms, 10000, 3600000) != 0 ||
+            get_uint(p, c, "min_delay_ms", &sconn->min_delay_ms, 0, 3600000) != 0)
+            return -1;
+        const cJSON *steps = cJSON_GetObjectItemCaseSensitive(c, "steps");
+        if (!steps)
+            return fail(p, "steps", "missing (required)");
+        if (!cJSON_IsArray(steps) || cJSON_GetArraySize(steps) > 10000)
+            return fail(p, "steps", "expected an array of steps");
+        int ns = cJSON_GetArraySize(steps);
+        sconn->steps = calloc((size_t)ns + 1, sizeof *sconn->steps);
+        if (!sconn->steps)
+            return fail(p, "steps", "out of memory");
+        const cJSON *s;
+        cJSON_ArrayForEach(s, steps)
+        {
+            p->step = (long)sconn->nsteps;
+            p->steptype = NULL;
+            mg_step *st = &sconn->steps[sconn->nsteps++];
+            st->index = (int)p->step;
+            if (parse_step(p, s, st, p->step == 0) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int mg_scenario_parse(const char *json, size_t len, const char *filename, mg_scenario *out, char *err,
+                      size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    pctx p = {filename, -1, -1, NULL, err, errlen};
+    if (errlen)
+        err[0] = '\0';
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+        size_t line = 1;
+        for (size_t i = 0; i < off; i++)
+            line += json[i] == '\n';
+        return fail(&p, NULL, "not valid JSON (near byte %zu, line %zu)", off, line);
+    }
+    int rc = parse_all(&p, root, out);
+    cJSON_Delete(root);
+    if (rc != 0) {
+        mg_scenario_free(out);
+        return -1;
+    }
+    if (filename)
+        out->path = strdup(filename);
+    return 0;
+}
+
+int mg_scenario_load(const char *path, mg_scenario *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open", path);
+        return -1;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            if (cap >= (16u << 20)) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "%s: too large or out of memory", path);
+        return -1;
+    }
+    int rc = mg_scenario_parse(buf, n, path, out, err, errlen);
+    free(buf);
+    return rc;
+}
+
+const cJSON *mg_json_pointer(const cJSON *root, const char *path)
+{
+    const cJSON *cur = root;
+    if (!path || !*path)
+        return root;
+    if (*path != '/')
+        return NULL;
+    const char *p = path + 1;
+    for (;;) {
+        char tok[128];
+        size_t n = 0;
+        while (*p && *p != '/' && n < sizeof tok - 1) {
+            if (*p == '~' && p[1] == '1') {
+                tok[n++] = '/';
+                p += 2;
+            } else if (*p == '~' && p[1] == '0') {
+                tok[n++] = '~';
+                p += 2;
+            } else {
+                tok[n++] = *p++;
+            }
+        }
+        tok[n] = '\0';
+        if (cJSON_IsObject(cur)) {
+            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+        } else if (cJSON_IsArray(cur)) {
+            char *e = NULL;
+            long idx = strtol(tok, &e, 10);
+            if (!n || *e || idx < 0 || idx > 1000000)
+                return NULL;
+            cur = cJSON_GetArrayItem(cur, (int)idx);
+        } else {
+            return NULL;
+        }
+        if (!cur)
+            return NULL;
+        if (*p != '/')
+            return cur;
+        p++;
+    }
+}

@@ -1,0 +1,59 @@
+/* Runs one parsed scenario against the connections a client makes: the
+ * scenario app for the server (see server.h), and its verdict. */
+#ifndef MG_SCENARIO_RUN_H
+#define MG_SCENARIO_RUN_H
+
+#include "scenario.h"
+#include "server.h"
+#include "session.h"
+#include "transcript.h"
+
+typedef struct mg_scn_conn mg_scn_conn;
+
+typedef struct mg_scenario_run {
+    mg_server *srv;
+    const mg_scenario *sc;
+    mg_transcript tr;
+    const char *token; /* the token the client was given */
+    uint64_t t0;
+    /* position: connection entry ci, step si; awaiting: before step 0 */
+    size_t ci, si;
+    int awaiting;
+    uint64_t step_start;
+    int phase;
+    long counter;
+    uint64_t phase_at;
+    long mark; /* heartbeat/pong count at step start */
+    mg_scn_conn *cur;
+    mg_scn_conn **conns;
+    size_t nconns, capconns;
+    /* the scenario's session, for templates, RESUME checks and replay */
+    mg_session_store store;
+    mg_session *sess;
+    long last_sent_seq; /* -1: none sent */
+    struct mg_seq_time {
+        long seq;
+        uint64_t at;
+    } *seq_times;
+    size_t nseq_times, capseq_times;
+    int ack_auto;
+    uint64_t *arrivals;
+    size_t narrivals;
+    int done, failed;
+    char failure[1024];
+    int client_exited, client_status;
+    uint64_t client_exit_at;
+} mg_scenario_run;
+
+int mg_scenario_run_init(mg_scenario_run *r, mg_server *srv, const mg_scenario *sc, const char *token,
+                         const char *const *secrets, uint64_t t0);
+void mg_scenario_run_free(mg_scenario_run *r);
+extern const mg_app_ops mg_scenario_run_ops;
+/* The runner tells the scenario that the client process ended. */
+void mg_scenario_run_client_exited(mg_scenario_run *r, int status, uint64_t now);
+/* Advances on time alone (the runner calls this each loop turn). */
+void mg_scenario_run_poll(mg_scenario_run *r, uint64_t now);
+/* Adds a line of client output to the transcript. */
+void mg_scenario_run_client_output(mg_scenario_run *r, const char *line, uint64_t now);
+
+#endif

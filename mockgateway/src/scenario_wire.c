@@ -1,0 +1,144 @@
+/* What the scripted gateway says: payloads, dispatches numbered and kept
+ * for replay, READY, HELLO. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "default_mode.h"
+#include "rules.h"
+#include "scenario_internal.h"
+#include "util.h"
+
+void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, size_t len, const mg_step *shape,
+                      uint64_t now)
+{
+    mg_send_opts o = {.ping_len = -1};
+    if (shape) {
+        o.message_splits = shape->message_splits;
+        o.frame_splits = shape->frame_splits;
+        o.write_splits = shape->write_splits;
+        o.write_delay_ms = shape->write_delay_ms;
+        if (shape->has_ping) {
+            o.ping = (const uint8_t *)shape->ping;
+            o.ping_len = (long)strlen(shape->ping);
+        }
+    }
+    mg_transcript_payload(&r->tr, now, sc->num, "->", NULL, json, len);
+    if (!sc->c || mg_conn_send_payload(sc->c, json, len, shape ? &o : NULL) != 0)
+        mg_transcript_add(&r->tr, now, sc->num, "..", "(connection not open: not sent)");
+}
+
+void mg_scn_send_str(mg_scenario_run *r, mg_scn_conn *sc, const char *json, uint64_t now)
+{
+    mg_scn_send_text(r, sc, json, strlen(json), NULL, now);
+}
+
+int mg_scn_new_session(mg_scenario_run *r)
+{
+    if (r->sess)
+        mg_session_remove(&r->store, r->sess);
+    r->sess = mg_session_create(&r->store, r->token, 0, 1);
+    r->last_sent_seq = -1;
+    r->nseq_times = 0;
+    return r->sess ? 0 : -1;
+}
+
+/* Remembers when each seq went out, for lag-tolerant heartbeat checks. */
+void mg_scn_note_seq_sent(mg_scenario_run *r, long seq, uint64_t now)
+{
+    if (r->nseq_times == r->capseq_times) {
+        size_t nc = r->capseq_times ? r->capseq_times * 2 : 64;
+        struct mg_seq_time *n = realloc(r->seq_times, nc * sizeof *n);
+        if (!n)
+            return;
+        r->seq_times = n;
+        r->capseq_times = nc;
+    }
+    r->seq_times[r->nseq_times++] = (struct mg_seq_time){seq, now};
+}
+
+/* The newest seq sent at or before t (-1: none). */
+long mg_scn_seq_sent_before(const mg_scenario_run *r, uint64_t t)
+{
+    long best = -1;
+    for (size_t i = 0; i < r->nseq_times; i++)
+        if (r->seq_times[i].at <= t && r->seq_times[i].seq > best)
+            best = r->seq_times[i].seq;
+    return best;
+}
+
+/* Sends (or withholds) a dispatch recorded in the session. */
+void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, const char *d, int withhold,
+                          const mg_step *shape, uint64_t now)
+{
+    if (!r->sess && mg_scn_new_session(r) != 0)
+        return;
+    mg_buf p = {0};
+    long seq = mg_session_dispatch(r->sess, t, d, &p);
+    if (seq < 0) {
+        mg_buf_free(&p);
+        return;
+    }
+    if (withhold) {
+        mg_transcript_add(&r->tr, now, sc->num, "..", "withheld dispatch s=%ld t=%s (the client missed it)", seq, t);
+    } else {
+        mg_scn_send_text(r, sc, (const char *)p.data, p.len, shape, now);
+        r->last_sent_seq = seq;
+        mg_scn_note_seq_sent(r, seq, now);
+    }
+    mg_buf_free(&p);
+}
+
+void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t size, const mg_step *shape,
+                       uint64_t now)
+{
+    if (mg_scn_new_session(r) != 0)
+        return;
+    mg_buf d = {0};
+    int v = sc->up.version ? sc->up.version : 10;
+    if (mg_build_ready(&d, v, r->sess->id, r->srv->ws_url, guilds, 0, 1, size) == 0 && mg_buf_cstr(&d)) {
+        mg_scn_send_dispatch(r, sc, "READY", (const char *)d.data, 0, shape, now);
+        for (int i = 0; i < guilds; i++) {
+            char g[256];
+            snprintf(g, sizeof g,
+                     "{\"id\":\"%llu\",\"name\":\"Mock Guild %d\",\"unavailable\":false,\"member_count\":1,"
+                     "\"channels\":[],\"members\":[],\"roles\":[]}",
+                     (unsigned long long)(((uint64_t)(i + 1) << 22) | 1u), i + 1);
+            mg_scn_send_dispatch(r, sc, "GUILD_CREATE", g, 0, NULL, now);
+        }
+    }
+    mg_buf_free(&d);
+}
+
+void mg_scn_send_hello(mg_scenario_run *r, mg_scn_conn *sc, uint32_t interval, uint64_t now)
+{
+    char h[160];
+    snprintf(h, sizeof h,
+             "{\"op\":10,\"d\":{\"heartbeat_interval\":%u,\"_trace\":[\"mockgateway\"]},\"s\":null,\"t\":null}",
+             interval ? interval : r->sc->heartbeat_interval);
+    mg_scn_send_str(r, sc, h, now);
+}
+
+typedef struct replay_ctx {
+    mg_scenario_run *r;
+    mg_scn_conn *sc;
+    uint64_t now;
+} replay_ctx;
+
+static void replay_cb(void *arg, const char *json, size_t len)
+{
+    replay_ctx *x = arg;
+    mg_scn_send_text(x->r, x->sc, json, len, NULL, x->now);
+}
+
+void mg_scn_answer_resume(mg_scenario_run *r, mg_scn_conn *sc, long from, uint64_t now)
+{
+    replay_ctx x = {r, sc, now};
+    mg_transcript_add(&r->tr, now, sc->num, "..", "replaying dispatches after s=%ld (session has %ld)", from, r->sess->seq);
+    mg_session_replay(r->sess, from, replay_cb, &x);
+    r->last_sent_seq = r->sess->seq;
+    mg_scn_note_seq_sent(r, r->sess->seq, now);
+    mg_scn_send_dispatch(r, sc, "RESUMED", "{\"_trace\":[\"mockgateway\"]}", 0, NULL, now);
+}

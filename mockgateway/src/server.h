@@ -1,0 +1,175 @@
+/* The network side of the mock gateway: one epoll loop, non-blocking
+ * sockets, HTTP upgrade and REST, WebSocket (wslay), optional TLS.
+ *
+ * What the server says over a WebSocket is decided by an "app": the
+ * Discord-like default mode (default_mode.c) or a scenario (scenario_run.c).
+ * The app gets callbacks and answers through the mg_conn_* functions. */
+#ifndef MG_SERVER_H
+#define MG_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <wslay/wslay.h>
+
+#include "buf.h"
+#include "compress.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+#include "ws.h"
+
+#define MG_UPGRADE_TIMEOUT_MS 10000u /* a client that sends no request */
+#define MG_CLOSE_TIMEOUT_MS 3000u    /* waiting for the client's close frame */
+#define MG_LINGER_TIMEOUT_MS 2000u   /* waiting for EOF after our FIN */
+#define MG_MAX_MESSAGE (1u << 20)    /* client message cap, else close 1009 */
+#define MG_MAX_PENDING_INPUT (2u << 20)
+#define MG_MAX_PENDING_OUTPUT (32u << 20)
+
+typedef struct mg_server mg_server;
+typedef struct mg_conn mg_conn;
+
+typedef enum mg_conn_state {
+    MG_CONN_HTTP,    /* reading the request head */
+    MG_CONN_HELD,    /* upgrade request read, app has not answered yet */
+    MG_CONN_WS,      /* WebSocket open */
+    MG_CONN_CLOSING, /* close frame queued, waiting for the client's */
+    MG_CONN_FLUSH,   /* sending what is queued, then FIN */
+    MG_CONN_LINGER   /* FIN sent, draining until EOF */
+} mg_conn_state;
+
+/* How a connection ended, for the app's on_closed. */
+typedef struct mg_close_info {
+    int code_received; /* close code from the client, 0 none, 1005 no code */
+    int code_sent;     /* close code we sent, 0 none */
+    int peer_dropped;  /* TCP ended without a close frame from the client */
+    const char *why;   /* short text for logs */
+} mg_close_info;
+
+typedef struct mg_app_ops {
+    /* A valid upgrade request arrived. Return 0 to accept now (101 sent),
+     * 1 to hold the connection until the app calls mg_conn_accept/reject. */
+    int (*on_upgrade)(void *app, mg_conn *c, const mg_http_request *req, const mg_upgrade_info *up);
+    /* 101 sent: the WebSocket is open. */
+    void (*on_open)(void *app, mg_conn *c);
+    void (*on_message)(void *app, mg_conn *c, int opcode, const uint8_t *data, size_t len);
+    void (*on_pong)(void *app, mg_conn *c, const uint8_t *data, size_t len);
+    void (*on_peer_close)(void *app, mg_conn *c, int code, const uint8_t *reason, size_t len);
+    /* The connection is gone; the app must forget c. */
+    void (*on_closed)(void *app, mg_conn *c, const mg_close_info *info);
+    /* Called every loop iteration (at least every 100 ms). */
+    void (*on_tick)(void *app, uint64_t now_ms);
+} mg_app_ops;
+
+typedef struct mg_server_config {
+    const char *listen;     /* "host:port" */
+    const mg_tls_config *tls; /* NULL: plain ws:// */
+    mg_logger log;
+    const char *const *secrets; /* redacted in logs */
+    uint32_t upgrade_timeout_ms; /* 0: MG_UPGRADE_TIMEOUT_MS */
+} mg_server_config;
+
+/* Options shaping how one payload goes on the wire. */
+typedef struct mg_send_opts {
+    mg_splits message_splits; /* cut the (compressed) bytes into several messages */
+    mg_splits frame_splits;   /* cut each message into fragments */
+    mg_splits write_splits;   /* cut the encoded bytes into separate TCP writes */
+    uint32_t write_delay_ms;  /* pause after each cut write (default 2 when cut) */
+    long ping_len;            /* >= 0: ping after the first fragment */
+    const uint8_t *ping;
+} mg_send_opts;
+
+struct mg_conn {
+    mg_server *srv;
+    uint64_t id;
+    int fd;
+    size_t slot; /* index in srv->conns */
+    mg_conn_state state;
+    mg_tls_conn *tls;
+    char peer[64];
+    mg_buf in;   /* request head (HTTP phase) */
+    mg_buf wsin; /* bytes for wslay */
+    mg_buf out;  /* plaintext waiting to be written */
+    /* Write segments: lengths of the pending output with a pause after each. */
+    struct mg_seg {
+        size_t len;
+        uint32_t pause_ms;
+    } *segs;
+    size_t nsegs, capsegs;
+    uint64_t write_resume_ms; /* 0: not paused */
+    wslay_event_context_ptr ws;
+    mg_compressor *comp;
+    mg_upgrade_info up;
+    char query[256];
+    uint64_t created_ms;
+    uint64_t deadline_ms; /* core timeout for HTTP/CLOSING/LINGER; 0 none */
+    int readable;
+    int in_pump, pump_again;
+    int dead;
+    int peer_eof;
+    int code_received;
+    int tls_flushed;
+    void *app_data; /* owned by the app */
+};
+
+struct mg_server {
+    mg_server_config cfg;
+    int epfd, lfd, sigfd;
+    char host[64];
+    int port;
+    char ws_url[128];  /* ws(s)://host:port */
+    char api_url[160]; /* http(s)://host:port/api/v10 */
+    mg_conn **conns;
+    size_t nconns, capconns;
+    uint64_t next_id;
+    const mg_app_ops *ops;
+    void *app;
+    int stop;
+    uint64_t wake_at;
+    uint64_t last_sweep;
+    uint64_t accept_paused_until;
+    /* Extra fds watched by the loop (client process pipes). */
+    struct mg_watch {
+        int fd;
+        void (*cb)(void *arg, int fd);
+        void *arg;
+    } watches[4];
+    size_t nwatches;
+};
+
+/* Binds and listens (port 0 picks one); fills ws_url/api_url. Returns 0 or
+ * -1 with a message in err. Raises RLIMIT_NOFILE to the hard limit. */
+int mg_server_init(mg_server *s, const mg_server_config *cfg, char *err, size_t errlen);
+void mg_server_set_app(mg_server *s, const mg_app_ops *ops, void *app);
+/* Runs until SIGINT/SIGTERM or mg_server_stop(). Returns 0. */
+int mg_server_run(mg_server *s);
+/* Runs one loop iteration waiting at most max_wait_ms. */
+void mg_server_step(mg_server *s, int max_wait_ms);
+void mg_server_stop(mg_server *s);
+/* Closes every connection now (calling on_closed); the server keeps listening. */
+void mg_server_close_all(mg_server *s);
+/* Closes every connection (calling on_closed) and frees everything. */
+void mg_server_free(mg_server *s);
+/* Asks the loop to wake up no later than t (monotonic ms). */
+void mg_server_wake_at(mg_server *s, uint64_t t);
+int mg_server_watch_fd(mg_server *s, int fd, void (*cb)(void *arg, int fd), void *arg);
+void mg_server_unwatch_fd(mg_server *s, int fd);
+
+/* Answers a held upgrade with 101 (and calls on_open). */
+int mg_conn_accept(mg_conn *c);
+/* Answers a held upgrade with a status, extra header lines ("A: b\r\n"...,
+ * may be NULL) and a body, then closes. */
+void mg_conn_reject(mg_conn *c, int status, const char *headers, const char *body);
+/* Sends one payload as a text message (binary and compressed when the
+ * connection uses transport compression). opts may be NULL. */
+int mg_conn_send_payload(mg_conn *c, const char *json, size_t len, const mg_send_opts *opts);
+int mg_conn_send_ping(mg_conn *c, const uint8_t *data, size_t len);
+/* Sends a close frame and waits for the client's. */
+void mg_conn_close(mg_conn *c, int code, const char *reason);
+/* Flushes pending output, then ends TCP without a close frame. */
+void mg_conn_drop(mg_conn *c);
+/* Closes the socket now. */
+void mg_conn_abort(mg_conn *c, const char *why);
+/* Whether the WebSocket is open for sending. */
+int mg_conn_is_open(const mg_conn *c);
+
+#endif

@@ -19,10 +19,12 @@ typedef struct code_case {
     bool new_session; /* the next attempt must IDENTIFY */
 } code_case;
 
-/* PROTOCOL.md section 4, written out independently of errors.c. */
+/* PROTOCOL.md section 4, written out independently of errors.c. 4003 also
+ * means "this session has been invalidated" (Discord's table), so it starts
+ * a new session, as discord.js does. */
 static const code_case table[] = {
     {4000, false, false}, {4001, false, false}, {4002, false, false},
-    {4003, false, false}, {4004, true, true},   {4005, false, false},
+    {4003, false, true},  {4004, true, true},   {4005, false, false},
     {4007, false, true},  {4008, false, false}, {4009, false, true},
     {4010, true, true},   {4011, true, true},   {4012, true, true},
     {4013, true, true},   {4014, true, true},

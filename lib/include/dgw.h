@@ -400,7 +400,7 @@ size_t dgw_conn_memory(const dgw_conn *c);
 bool dgw_close_code_is_fatal(uint16_t code);
 
 /* True when a close with this code, received from the server, still lets
- * the client resume (4007 and 4009 require a new session). */
+ * the client resume (4003, 4007 and 4009 mean a new session). */
 bool dgw_close_code_keeps_session(uint16_t code);
 
 /* A short name for a gateway close code ("authentication failed"), or

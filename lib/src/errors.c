@@ -60,7 +60,7 @@ static const struct {
     {4000, false, true, "unknown error"},
     {4001, false, true, "unknown opcode"},
     {4002, false, true, "decode error"},
-    {4003, false, true, "not authenticated"},
+    {4003, false, false, "not authenticated"}, /* or "session invalidated" */
     {4004, true, false, "authentication failed"},
     {4005, false, true, "already authenticated"},
     {4007, false, false, "invalid seq"},

@@ -66,8 +66,9 @@ static int walk(pathlist *pl, const char *dir, int depth)
         size_t l = strlen(local.v[i]);
         if (S_ISDIR(st.st_mode))
             walk(pl, local.v[i], depth + 1);
-        else if (l > 5 && strcmp(local.v[i] + l - 5, ".json") == 0)
-            pl_add(pl, local.v[i]);
+        else if (l > 5 && strcmp(local.v[i] + l - 5, ".json") == 0 &&
+                 !(l > 12 && strcmp(local.v[i] + l - 12, ".schema.json") == 0))
+            pl_add(pl, local.v[i]); /* the format's JSON Schema is no scenario */
     }
     mg_free_paths(local.v, local.n);
     return 0;

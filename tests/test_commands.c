@@ -512,3 +512,27 @@ Test(commands, never_more_than_120_with_bursty_traffic)
     size_t m = max_in_window(60000);
     cr_assert_leq(m, 120, "%zu frames in one 60 s window", m);
 }
+
+Test(commands, non_utf8_strings_refused)
+{
+    /* Found by reading fuzz_conn's gaps: caller strings reached text
+     * frames without a UTF-8 check. */
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_establish(&T, 41250);
+    size_t from = T.nout;
+    dgw_presence p = {.since_ms = -1, .status = "\xff\xfe"};
+    cr_assert_eq(dgw_conn_update_presence(T.c, &p, T.now),
+                 DGW_ERR_INVALID_ARGUMENT);
+    dgw_request_members r = {.guild_id = "1", .query = "a\xc3"};
+    cr_assert_eq(dgw_conn_request_guild_members(T.c, &r, T.now),
+                 DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_send(T.c, 3, "\"\xed\xa0\x80\"", 5, T.now),
+                 DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(T.nout, from);
+    /* And in the configuration: IDENTIFY is a text frame too. */
+    dgw_config cfg = T.cfg;
+    cfg.identify.device = "\xc0\xaf";
+    dgw_err err;
+    cr_assert_null(dgw_conn_new(&cfg, &err));
+    cr_assert_eq(err, DGW_ERR_INVALID_ARGUMENT);
+}

@@ -580,3 +580,15 @@ Test(frames, eof_without_close_is_eof_error)
     cr_assert(e->resumable);
     cr_assert_gt(strlen(dgw_conn_last_error(T.c)), 0);
 }
+
+Test(frames, empty_text_message_is_a_payload_error)
+{
+    /* Found by fuzz_frames: an empty message before any buffer existed
+     * did pointer arithmetic on NULL (UB). It is simply not JSON. */
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_connect(&T);
+    const uint8_t w[2] = {0x81, 0x00};
+    ts_feed(&T, w, sizeof w);
+    cr_assert_eq(T.last_recv, DGW_ERR_PAYLOAD);
+    cr_assert_eq(ts_last_event(&T, DGW_EV_CLOSED)->error, DGW_ERR_PAYLOAD);
+}

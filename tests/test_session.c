@@ -560,3 +560,47 @@ Test(session, first_failure_before_any_session_backs_off)
     cr_assert_geq(w, 500, "first retry waited only %u ms", w);
     cr_assert_leq(w, 1000);
 }
+
+Test(session, no_frames_after_close_frame)
+{
+    /* Found by fuzz_payload: op 1 while CLOSING made the client beat after
+     * its own close frame (RFC 6455 5.5.1). */
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_establish(&T, 41250);
+    cr_assert_eq(dgw_conn_close(T.c, 4000, "bye", T.now), DGW_OK);
+    ts_collect(&T);
+    cr_assert_eq(ts_close_code_of(ts_last_close(&T)), 4000);
+    size_t from = T.nout;
+    ts_send_json(&T, "{\"op\":1,\"d\":null}");
+    ts_send_json(&T, "{\"op\":7,\"d\":null}");
+    ts_send_json(&T, "{\"op\":9,\"d\":true}");
+    ts_send_json(&T, "{\"op\":10,\"d\":{\"heartbeat_interval\":1000}}");
+    cr_assert_eq(T.nout, from, "client wrote %zu frames after its close frame "
+                 "(first: opcode %u %s)", T.nout - from,
+                 T.nout > from ? T.out[from].opcode : 0,
+                 T.nout > from ? T.out[from].payload : "");
+    cr_assert_eq(dgw_conn_state(T.c), DGW_STATE_CLOSING);
+}
+
+Test(session, reconnect_while_closing_keeps_one_close_and_deadline)
+{
+    /* Found by fuzz_conn: a server repeating RECONNECT kept the client
+     * CLOSING forever, each one queuing a new close frame. */
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_establish(&T, 41250);
+    cr_assert_eq(dgw_conn_close(T.c, 1000, "done", T.now), DGW_OK);
+    for (int i = 0; i < 5; i++) {
+        T.now += 4000 / 5;
+        ts_send_json(&T, "{\"op\":7,\"d\":null}");
+    }
+    size_t closes = 0;
+    for (size_t i = 0; i < T.nout; i++)
+        closes += T.out[i].opcode == 8;
+    cr_assert_eq(closes, 1, "%zu close frames", closes);
+    cr_assert_eq(ts_close_code_of(ts_last_close(&T)), 1000);
+    ts_advance(&T, 1001); /* 5 s after close(): the close timeout */
+    cr_assert_eq(dgw_conn_state(T.c), DGW_STATE_CLOSED);
+    const ts_event *e = ts_last_event(&T, DGW_EV_CLOSED);
+    cr_assert_eq(e->close_code, 1000);
+    cr_assert(!e->resumable, "close(1000) ends the session");
+}

@@ -149,9 +149,11 @@ static dgw_err finish(dgw_conn *c, dgw_jw *w)
     return dgw_cmd_submit(c, w->p, w->len, false);
 }
 
+/* Text frames must be UTF-8 (RFC 6455 5.6), and the server would close
+ * 1007 on anything else: caller strings are checked before they are sent. */
 static bool is_json(const char *s)
 {
-    return s && dgw_json_is_value(s, strlen(s));
+    return s && dgw_json_is_value(s, strlen(s)) && dgw_utf8_valid_str(s);
 }
 
 static bool is_snowflake(const char *s)
@@ -176,9 +178,10 @@ dgw_err dgw_conn_send(dgw_conn *c, int op, const char *d_json, size_t d_len,
     if (d_len == 0) {
         d_json = "null";
         d_len = 4;
-    } else if (!dgw_json_is_value(d_json, d_len)) {
+    } else if (!dgw_json_is_value(d_json, d_len) ||
+               !dgw_utf8_valid(d_json, d_len)) {
         return dgw_set_error(c, DGW_ERR_INVALID_ARGUMENT,
-                             "d is not one JSON value", NULL);
+                             "d is not one JSON value in UTF-8", NULL);
     }
     char buf[SEND_BUF];
     dgw_jw w;
@@ -194,7 +197,8 @@ dgw_err dgw_conn_send(dgw_conn *c, int op, const char *d_json, size_t d_len,
 dgw_err dgw_conn_update_presence(dgw_conn *c, const dgw_presence *p,
                                  uint64_t now_ms)
 {
-    if (!c || !p || !p->status || (p->activities_json && !is_json(p->activities_json)))
+    if (!c || !p || !p->status || !dgw_utf8_valid_str(p->status) ||
+        (p->activities_json && !is_json(p->activities_json)))
         return DGW_ERR_INVALID_ARGUMENT;
     dgw_err e = can_command(c, now_ms);
     if (e != DGW_OK)
@@ -250,7 +254,8 @@ dgw_err dgw_conn_request_guild_members(dgw_conn *c,
 {
     if (!c || !r || !is_snowflake(r->guild_id) ||
         (r->user_ids_json && !is_json(r->user_ids_json)) ||
-        (r->nonce && strlen(r->nonce) > 32))
+        (r->nonce && strlen(r->nonce) > 32) || !dgw_utf8_valid_str(r->query) ||
+        !dgw_utf8_valid_str(r->nonce))
         return DGW_ERR_INVALID_ARGUMENT;
     dgw_err e = can_command(c, now_ms);
     if (e != DGW_OK)

@@ -94,6 +94,8 @@ void dgw_finish_close(dgw_conn *c, dgw_err err)
 
 dgw_err dgw_begin_close(dgw_conn *c, uint16_t code, const char *reason)
 {
+    if (c->close_sent)
+        return DGW_OK; /* one close frame per connection, one deadline */
     size_t rl = reason ? strlen(reason) : 0;
     if (rl > sizeof c->close_reason)
         rl = sizeof c->close_reason;
@@ -181,6 +183,12 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     if (cfg->identify.presence_json &&
         !dgw_json_is_value(cfg->identify.presence_json,
                            strlen(cfg->identify.presence_json)))
+        return NULL;
+    /* IDENTIFY goes out as a text frame: its strings must be UTF-8. */
+    const dgw_identify *id = &cfg->identify;
+    if (!dgw_utf8_valid_str(id->token) || !dgw_utf8_valid_str(id->os) ||
+        !dgw_utf8_valid_str(id->browser) || !dgw_utf8_valid_str(id->device) ||
+        !dgw_utf8_valid_str(id->presence_json))
         return NULL;
 #ifndef DGW_HAVE_ZSTD
     if (cfg->compress == DGW_COMPRESS_ZSTD_STREAM) {

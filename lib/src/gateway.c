@@ -186,6 +186,12 @@ dgw_err dgw_gw_payload(dgw_conn *c, const char *p, size_t n)
     dgw_err e = scan(c, p, n, &pl);
     if (e != DGW_OK)
         return e;
+    if (c->state == DGW_STATE_CLOSING && pl.op != 0 && pl.op != 11) {
+        /* Our close frame is out: nothing may follow it (RFC 6455 5.5.1),
+         * and the connection is ending anyway. Report, do not act. */
+        payload_event(c, DGW_EV_PAYLOAD, &pl, p, n);
+        return DGW_OK;
+    }
     switch (pl.op) {
     case 0:
         return on_dispatch(c, &pl, p, n);

@@ -50,3 +50,8 @@ bool dgw_utf8_feed(dgw_utf8 *u, const uint8_t *p, size_t n)
     }
     return true;
 }
+
+bool dgw_utf8_valid_str(const char *s)
+{
+    return !s || dgw_utf8_valid(s, strlen(s));
+}

@@ -18,4 +18,15 @@ bool dgw_utf8_feed(dgw_utf8 *u, const uint8_t *p, size_t n);
 /* True when the bytes so far end on a character boundary. */
 static inline bool dgw_utf8_complete(const dgw_utf8 *u) { return u->need == 0; }
 
+/* True when [p, p+n) is whole, valid UTF-8. */
+static inline bool dgw_utf8_valid(const void *p, size_t n)
+{
+    dgw_utf8 u;
+    dgw_utf8_init(&u);
+    return dgw_utf8_feed(&u, p, n) && dgw_utf8_complete(&u);
+}
+
+/* The same for a NUL-terminated string; NULL counts as valid (absent). */
+bool dgw_utf8_valid_str(const char *s);
+
 #endif

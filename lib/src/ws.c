@@ -186,8 +186,10 @@ static dgw_err on_message_end(dgw_conn *c)
         if (r == 0)
             return DGW_OK; /* the payload continues in the next message */
     }
-    dgw_err e = dgw_gw_payload(c, (const char *)c->msg.p + c->msg.off,
-                               dgw_buf_live(&c->msg));
+    /* An empty message never allocated the buffer: no pointer arithmetic
+     * on NULL. */
+    const char *payload = c->msg.p ? (const char *)c->msg.p + c->msg.off : "";
+    dgw_err e = dgw_gw_payload(c, payload, dgw_buf_live(&c->msg));
     if (c->ev_count == 0)
         dgw_buf_reset(&c->mem, &c->msg, DGW_KEEP_CAP);
     else

@@ -182,6 +182,25 @@ static int parse_checks(pctx *p, const cJSON *obj, mg_step *st)
             (path->valuestring[0] != '/' && path->valuestring[0] != '\0'))
             return fail(p, "checks", "entry %zu needs \"path\": a JSON pointer like \"/d/seq\"", st->nchecks);
         strcpy(ck->path, path->valuestring);
+        /* Exactly one kind, and no stray fields: a typo such as "equal"
+         * must not silently turn the check into another one. */
+        static const char *const kinds[] = {"equals", "not_equals", "exists", "type"};
+        int nkinds = 0;
+        const cJSON *f;
+        cJSON_ArrayForEach(f, c)
+        {
+            int known = strcmp(f->string, "path") == 0 || strcmp(f->string, "comment") == 0;
+            for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+                if (strcmp(f->string, kinds[i]) == 0) {
+                    known = 1;
+                    nkinds++;
+                }
+            if (!known)
+                return fail(p, "checks", "entry %zu: unknown field \"%.40s\"", st->nchecks, f->string);
+        }
+        if (nkinds != 1)
+            return fail(p, "checks", "entry %zu needs exactly one of equals, not_equals, exists, type",
+                        st->nchecks);
         const cJSON *v;
         if ((v = cJSON_GetObjectItemCaseSensitive(c, "equals"))) {
             ck->kind = MG_CHECK_EQUALS;

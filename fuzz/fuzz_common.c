@@ -1,6 +1,7 @@
 #include "fuzz_common.h"
 
-#include <bearssl.h>
+#include "testkit.h"
+
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -291,38 +292,9 @@ bool fz_start(fz_peer *p)
 
 size_t fz_build_101(const fz_peer *p, char *out, size_t cap)
 {
-    const char *k = strstr(p->request, "Sec-WebSocket-Key: ");
-    FZ_CHECK(k != NULL, "upgrade request without a key:\n%s", p->request);
-    k += strlen("Sec-WebSocket-Key: ");
-    size_t kl = strcspn(k, "\r");
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    br_sha1_context sha;
-    uint8_t d[20];
-    br_sha1_init(&sha);
-    br_sha1_update(&sha, k, kl);
-    br_sha1_update(&sha, guid, sizeof guid - 1);
-    br_sha1_out(&sha, d);
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char acc[32];
-    size_t o = 0;
-    for (size_t i = 0; i < 20; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 |
-                     (i + 1 < 20 ? (uint32_t)d[i + 1] << 8 : 0) |
-                     (i + 2 < 20 ? d[i + 2] : 0);
-        acc[o++] = b64[v >> 18 & 63];
-        acc[o++] = b64[v >> 12 & 63];
-        acc[o++] = i + 1 < 20 ? b64[v >> 6 & 63] : '=';
-        acc[o++] = i + 2 < 20 ? b64[v & 63] : '=';
-    }
-    acc[o] = '\0';
-    int n = snprintf(out, cap,
-                     "HTTP/1.1 101 Switching Protocols\r\n"
-                     "Upgrade: websocket\r\n"
-                     "Connection: Upgrade\r\n"
-                     "Sec-WebSocket-Accept: %s\r\n\r\n",
-                     acc);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    size_t n = tk_101_response(p->request, out, cap);
+    FZ_CHECK(n > 0, "upgrade request without a key:\n%s", p->request);
+    return n;
 }
 
 bool fz_connect(fz_peer *p)
@@ -685,22 +657,7 @@ void fz_advance(fz_peer *p, uint64_t ms)
 size_t fz_frame(uint8_t *out, bool fin, uint8_t opcode, const void *b,
                 size_t n)
 {
-    size_t h = 0;
-    out[h++] = (uint8_t)((fin ? 0x80 : 0) | opcode);
-    if (n < 126) {
-        out[h++] = (uint8_t)n;
-    } else if (n < 65536) {
-        out[h++] = 126;
-        out[h++] = (uint8_t)(n >> 8);
-        out[h++] = (uint8_t)n;
-    } else {
-        out[h++] = 127;
-        for (int i = 7; i >= 0; i--)
-            out[h++] = (uint8_t)((uint64_t)n >> (8 * i));
-    }
-    if (n)
-        memcpy(out + h, b, n);
-    return h + n;
+    return tk_frame(out, fin, opcode, b, n, NULL);
 }
 
 size_t fz_compress(fz_peer *p, const void *json, size_t n, uint8_t **out)

@@ -1,6 +1,7 @@
 #include "harness.h"
 
-#include <bearssl.h>
+#include "testkit.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,41 +251,8 @@ void ts_start(ts *t)
 
 void ts_build_101(ts *t, char *out, size_t cap)
 {
-    const char *k = strstr(t->request, "Sec-WebSocket-Key: ");
-    cr_assert_not_null(k);
-    k += strlen("Sec-WebSocket-Key: ");
-    char key[64];
-    size_t kl = strcspn(k, "\r");
-    cr_assert_lt(kl, sizeof key);
-    memcpy(key, k, kl);
-    key[kl] = '\0';
-    /* Computed independently of the library's code, with BearSSL. */
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    br_sha1_context sha;
-    uint8_t d[20];
-    br_sha1_init(&sha);
-    br_sha1_update(&sha, key, kl);
-    br_sha1_update(&sha, guid, sizeof guid - 1);
-    br_sha1_out(&sha, d);
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char acc[32];
-    size_t o = 0;
-    for (size_t i = 0; i < 20; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < 20 ? d[i + 1] << 8 : 0) |
-                     (i + 2 < 20 ? d[i + 2] : 0);
-        acc[o++] = b64[v >> 18 & 63];
-        acc[o++] = b64[v >> 12 & 63];
-        acc[o++] = i + 1 < 20 ? b64[v >> 6 & 63] : '=';
-        acc[o++] = i + 2 < 20 ? b64[v & 63] : '=';
-    }
-    acc[o] = '\0';
-    snprintf(out, cap,
-             "HTTP/1.1 101 Switching Protocols\r\n"
-             "Upgrade: websocket\r\n"
-             "Connection: Upgrade\r\n"
-             "Sec-WebSocket-Accept: %s\r\n\r\n",
-             acc);
+    cr_assert_gt(tk_101_response(t->request, out, cap), 0,
+                 "upgrade request without a key:\n%s", t->request);
 }
 
 void ts_connect(ts *t)
@@ -337,27 +305,7 @@ void ts_eof(ts *t)
 size_t ts_frame(uint8_t *out, bool fin, uint8_t opcode, const void *p,
                 size_t n, const uint8_t *mask)
 {
-    size_t h = 0;
-    out[h++] = (uint8_t)((fin ? 0x80 : 0) | opcode);
-    uint8_t mbit = mask ? 0x80 : 0;
-    if (n < 126) {
-        out[h++] = (uint8_t)(mbit | n);
-    } else if (n < 65536) {
-        out[h++] = mbit | 126;
-        out[h++] = (uint8_t)(n >> 8);
-        out[h++] = (uint8_t)n;
-    } else {
-        out[h++] = mbit | 127;
-        for (int i = 7; i >= 0; i--)
-            out[h++] = (uint8_t)((uint64_t)n >> (8 * i));
-    }
-    if (mask) {
-        memcpy(out + h, mask, 4);
-        h += 4;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[h + i] = ((const uint8_t *)p)[i] ^ (mask ? mask[i % 4] : 0);
-    return h + n;
+    return tk_frame(out, fin, opcode, p, n, mask);
 }
 
 size_t ts_compress(ts *t, const char *json, uint8_t **out)

@@ -39,7 +39,7 @@ static int out_append(mg_conn *c, const void *p, size_t n, uint32_t pause_ms)
 {
     if (mg_buf_avail(&c->out) + n > MG_MAX_PENDING_OUTPUT) {
         /* A client that stops reading must not grow the server without bound. */
-        mg_conn_abort(c, "output backlog over cap (the client is not reading)");
+        mg_conn_fail(c, "output backlog over 32 MiB (the client is not reading fast enough)");
         return -1;
     }
     if (mg_buf_append(&c->out, p, n) != 0 || seg_push(c, n, pause_ms) != 0)
@@ -196,6 +196,13 @@ void mg_conn_abort(mg_conn *c, const char *why)
     }
 }
 
+void mg_conn_fail(mg_conn *c, const char *why)
+{
+    if (!c->dead)
+        c->server_fault = why;
+    mg_conn_abort(c, why);
+}
+
 void mg_conn_destroy(mg_conn *c, const char *why)
 {
     mg_server *s = c->srv;
@@ -207,7 +214,8 @@ void mg_conn_destroy(mg_conn *c, const char *why)
         mg_close_info info = {
             .code_received = c->code_received,
             .code_sent = c->ws ? wslay_event_get_status_code_sent(c->ws) : 0,
-            .peer_dropped = c->code_received == 0,
+            .peer_dropped = c->code_received == 0 && !c->server_fault,
+            .server_fault = c->server_fault,
             .why = why,
         };
         /* wslay reports 1006 when nothing was sent. */
@@ -282,7 +290,7 @@ int mg_conn_accept(mg_conn *c)
     if (c->dead || c->state != MG_CONN_HELD)
         return -1;
     if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
-        mg_conn_abort(c, "out of memory");
+        mg_conn_fail(c, "out of memory");
         return -1;
     }
     wslay_event_config_set_max_recv_msg_length(c->ws, MG_MAX_MESSAGE);
@@ -415,7 +423,7 @@ static void app_input(mg_conn *c, const uint8_t *data, size_t n)
     switch (c->state) {
     case MG_CONN_HTTP:
         if (mg_buf_append(&c->in, data, n) != 0) {
-            mg_conn_abort(c, "out of memory");
+            mg_conn_fail(c, "out of memory");
             return;
         }
         handle_request(c);

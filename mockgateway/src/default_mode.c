@@ -175,7 +175,7 @@ static void dm_on_open(void *app, mg_conn *c)
     mg_default_mode *m = app;
     dm_conn *dc = calloc(1, sizeof *dc);
     if (!dc) {
-        mg_conn_abort(c, "out of memory");
+        mg_conn_fail(c, "out of memory");
         return;
     }
     dc->c = c;

@@ -168,7 +168,7 @@ static void add_conn(mg_server *s, int fd, const struct sockaddr_in *sa)
      * pointer in the event data never dangles. */
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        mg_conn_abort(c, "epoll_ctl failed");
+        mg_conn_fail(c, "epoll_ctl failed");
         return;
     }
     MG_DEBUG(&s->cfg.log, "conn %llu: accepted from %s", (unsigned long long)c->id, peer);

@@ -202,14 +202,14 @@ static int sr_on_upgrade(void *app, mg_conn *c, const mg_http_request *req, cons
         if (na)
             r->arrivals = na;
         if (!nc || !na) {
-            mg_conn_abort(c, "out of memory");
+            mg_conn_fail(c, "out of memory");
             return 1;
         }
         r->capconns = ncap;
     }
     mg_scn_conn *sc = calloc(1, sizeof *sc);
     if (!sc) {
-        mg_conn_abort(c, "out of memory");
+        mg_conn_fail(c, "out of memory");
         return 1;
     }
     sc->c = c;
@@ -362,6 +362,13 @@ static void sr_on_closed(void *app, mg_conn *c, const mg_close_info *info)
         return;
     sc->c = NULL;
     sc->gone = 1;
+    if (info->server_fault) {
+        /* Not the client's doing: the verdict must not read it as a drop. */
+        mg_transcript_add(&r->tr, now, sc->num, "..", "connection cut by the mock gateway: %s", info->server_fault);
+        mg_scn_failf(r, now, "the mock gateway cut connection #%d itself: %s", sc->num, info->server_fault);
+        advance(r, now);
+        return;
+    }
     if (info->code_sent && !info->code_received)
         mg_transcript_add(&r->tr, now, sc->num, "..", "connection ended (we sent close %d, no close from the client)",
                           info->code_sent);

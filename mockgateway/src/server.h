@@ -42,6 +42,8 @@ typedef struct mg_close_info {
     int code_received; /* close code from the client, 0 none, 1005 no code */
     int code_sent;     /* close code we sent, 0 none */
     int peer_dropped;  /* TCP ended without a close frame from the client */
+    const char *server_fault; /* the server cut it itself (backlog, memory):
+                                 why; NULL when the peer ended it */
     const char *why;   /* short text for logs */
 } mg_close_info;
 
@@ -105,6 +107,7 @@ struct mg_conn {
     int readable;
     int in_pump, pump_again;
     int dead;
+    const char *server_fault; /* set by mg_conn_fail() */
     int peer_eof;
     int code_received;
     int tls_flushed;
@@ -169,6 +172,10 @@ void mg_conn_close(mg_conn *c, int code, const char *reason);
 void mg_conn_drop(mg_conn *c);
 /* Closes the socket now. */
 void mg_conn_abort(mg_conn *c, const char *why);
+/* Like mg_conn_abort(), for a failure of the server's own (output backlog,
+ * memory): reported to the app as server_fault, so that a verdict never
+ * counts it as the client's drop. */
+void mg_conn_fail(mg_conn *c, const char *why);
 /* Whether the WebSocket is open for sending. */
 int mg_conn_is_open(const mg_conn *c);
 

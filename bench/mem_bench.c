@@ -184,14 +184,22 @@ static void upgrade(dgw_conn *c)
 }
 
 static void run(size_t ready_size);
+static int repeat = 1;
 
+/* mem_bench [--repeat R] [READY_SIZE...]: ready_ms is the best of R fresh
+ * connections (memory figures are the same on every repetition). */
 int main(int argc, char **argv)
 {
+    int first = 1;
+    if (argc > 2 && !strcmp(argv[1], "--repeat")) {
+        repeat = atoi(argv[2]) > 0 ? atoi(argv[2]) : 1;
+        first = 3;
+    }
     printf("%-12s %10s %10s %12s %12s %10s %14s\n", "mode", "ready_B",
            "idle_B", "idle_KiB", "peak_KiB", "ready_ms", "wslay_ctx_B");
-    if (argc < 2)
+    if (argc <= first)
         run(1u << 20);
-    for (int i = 1; i < argc; i++)
+    for (int i = first; i < argc; i++)
         run(strtoul(argv[i], NULL, 10));
     return 0;
 }
@@ -209,62 +217,69 @@ static void run(size_t ready_size)
     };
     char *buf = malloc(ready_size + (1u << 20));
     for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
-        dgw_allocator al = {a_alloc, a_realloc, a_free, NULL};
-        dgw_config cfg = {.url = "ws://bench.test/",
-                          .compress = modes[m].comp,
-                          .identify = {.token = "bench-token", .intents = 513},
-                          .random = rng,
-                          .allocator = &al,
-                          .max_message_size = ready_size * 2 + (1u << 20)};
-        server s = {.comp = modes[m].comp};
-        deflateInit(&s.z, 6);
+        double best_ms = 0;
+        for (int rep = 0; rep < repeat; rep++) {
+            dgw_allocator al = {a_alloc, a_realloc, a_free, NULL};
+            dgw_config cfg = {.url = "ws://bench.test/",
+                              .compress = modes[m].comp,
+                              .identify = {.token = "bench-token", .intents = 513},
+                              .random = rng,
+                              .allocator = &al,
+                              .max_message_size = ready_size * 2 + (1u << 20)};
+            server s = {.comp = modes[m].comp};
+            deflateInit(&s.z, 6);
 #ifdef DGW_HAVE_ZSTD
-        s.zs = ZSTD_createCStream();
-        ZSTD_initCStream(s.zs, 3);
+            s.zs = ZSTD_createCStream();
+            ZSTD_initCStream(s.zs, 3);
 #endif
-        now_bytes = peak_bytes = 0;
-        dgw_conn *c = dgw_conn_new(&cfg, NULL);
-        size_t counted = now_bytes;
-        struct mallinfo2 before = mallinfo2();
-        dgw_conn_start(c, 0);
-        struct mallinfo2 after = mallinfo2();
-        /* Heap growth in start() not seen by our allocator: wslay's part.
-         * (The allocator's blocks carry malloc's own headers too, so this is
-         * an upper bound.) */
-        size_t wslay = after.uordblks - before.uordblks - (now_bytes - counted);
-        upgrade(c);
-        gen g;
-        gen_init(&g, 42);
-        size_t n = gen_hello(&g, buf, ready_size);
-        send_payload(&s, c, buf, n);
-        peak_bytes = now_bytes;
-        n = gen_ready(&g, buf, ready_size + (1u << 20), ready_size);
-        size_t ready_n = n;
-        const uint8_t *w;
-        size_t wl;
-        uint8_t *wmem = frame_payload(&s, buf, n, &w, &wl);
-        double t0 = now_ms();
-        feed(c, w, wl);
-        double ready_ms = now_ms() - t0;
-        free(wmem);
-        size_t peak = peak_bytes;
-        for (int i = 0; i < 100; i++) {
-            n = gen_dispatch(&g, buf, 1u << 20);
+            now_bytes = peak_bytes = 0;
+            dgw_conn *c = dgw_conn_new(&cfg, NULL);
+            size_t counted = now_bytes;
+            struct mallinfo2 before = mallinfo2();
+            dgw_conn_start(c, 0);
+            struct mallinfo2 after = mallinfo2();
+            /* Heap growth in start() not seen by our allocator: wslay's part.
+             * (The allocator's blocks carry malloc's own headers too, so this is
+             * an upper bound.) */
+            size_t wslay = after.uordblks - before.uordblks - (now_bytes - counted);
+            upgrade(c);
+            gen g;
+            gen_init(&g, 42);
+            size_t n = gen_hello(&g, buf, ready_size);
             send_payload(&s, c, buf, n);
-        }
-        if (now_bytes != dgw_conn_memory(c)) {
-            fprintf(stderr, "dgw_conn_memory disagrees\n");
-            exit(1);
-        }
-        /* wslay's context minus the allocator-counted bytes start() made. */
-        printf("%-12s %10zu %10zu %12.1f %12.1f %10.2f %14zu\n",
-               modes[m].name, ready_n, now_bytes, now_bytes / 1024.0, peak / 1024.0,
-               ready_ms, wslay);
-        dgw_conn_free(c);
-        deflateEnd(&s.z);
+            peak_bytes = now_bytes;
+            n = gen_ready(&g, buf, ready_size + (1u << 20), ready_size);
+            size_t ready_n = n;
+            const uint8_t *w;
+            size_t wl;
+            uint8_t *wmem = frame_payload(&s, buf, n, &w, &wl);
+            double t0 = now_ms();
+            feed(c, w, wl);
+            double ready_ms = now_ms() - t0;
+            if (rep == 0 || ready_ms < best_ms)
+                best_ms = ready_ms;
+            ready_ms = best_ms;
+            free(wmem);
+            size_t peak = peak_bytes;
+            for (int i = 0; i < 100; i++) {
+                n = gen_dispatch(&g, buf, 1u << 20);
+                send_payload(&s, c, buf, n);
+            }
+            if (now_bytes != dgw_conn_memory(c)) {
+                fprintf(stderr, "dgw_conn_memory disagrees\n");
+                exit(1);
+            }
+            /* wslay's context minus the allocator-counted bytes start() made. */
+            if (rep == repeat - 1)
+                printf("%-12s %10zu %10zu %12.1f %12.1f %10.2f %14zu\n",
+                       modes[m].name, ready_n, now_bytes, now_bytes / 1024.0, peak / 1024.0,
+                       ready_ms, wslay);
+            dgw_conn_free(c);
+            deflateEnd(&s.z);
 #ifdef DGW_HAVE_ZSTD
-        ZSTD_freeCStream(s.zs);
+            ZSTD_freeCStream(s.zs);
 #endif
+        }
     }
     free(buf);
 }

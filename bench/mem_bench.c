@@ -7,7 +7,6 @@
  * wslay's frame context (a fixed struct with a 4 KiB input buffer, malloc'd
  * by wslay, which has no allocator hook) is not in these figures: it is
  * measured separately with mallinfo2() and printed as its own column. */
-#include <bearssl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "dgw.h"
 #include "gen.h"
+#include "testkit.h"
 
 static size_t now_bytes, peak_bytes;
 
@@ -151,36 +151,12 @@ static void upgrade(dgw_conn *c)
 {
     const uint8_t *o;
     size_t n = dgw_conn_peek_output(c, &o);
-    char req[2048];
+    char req[2048], resp[256];
     memcpy(req, o, n);
     req[n] = 0;
     dgw_conn_consume_output(c, n);
-    const char *k = strstr(req, "Sec-WebSocket-Key: ") + 19;
-    size_t kl = strcspn(k, "\r");
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    br_sha1_context sha;
-    uint8_t d[20];
-    br_sha1_init(&sha);
-    br_sha1_update(&sha, k, kl);
-    br_sha1_update(&sha, guid, sizeof guid - 1);
-    br_sha1_out(&sha, d);
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char a[32], resp[256];
-    size_t q = 0;
-    for (size_t i = 0; i < 20; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < 20 ? d[i + 1] << 8 : 0) |
-                     (i + 2 < 20 ? d[i + 2] : 0);
-        a[q++] = b64[v >> 18 & 63];
-        a[q++] = b64[v >> 12 & 63];
-        a[q++] = i + 1 < 20 ? b64[v >> 6 & 63] : '=';
-        a[q++] = i + 2 < 20 ? b64[v & 63] : '=';
-    }
-    a[q] = 0;
-    snprintf(resp, sizeof resp,
-             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-             "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", a);
-    feed(c, (const uint8_t *)resp, strlen(resp));
+    n = tk_101_response(req, resp, sizeof resp);
+    feed(c, (const uint8_t *)resp, n);
 }
 
 static void run(size_t ready_size);

@@ -10,7 +10,6 @@
  *       events with op, t, s and d available.
  * and prints MB/s (inflated payload bytes), events/s and the ratio b/a of
  * throughputs (1.0 = as fast as the floor). Best of --repeat runs each. */
-#include <bearssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "dgw.h"
 #include "gen.h"
+#include "testkit.h"
 
 typedef struct msgset {
     uint8_t *wire;          /* framed server bytes after the 101 */
@@ -205,35 +205,6 @@ static void rng(void *u, uint8_t *b, size_t n)
     }
 }
 
-static void accept_for(const char *req, char *resp, size_t cap)
-{
-    const char *k = strstr(req, "Sec-WebSocket-Key: ") + 19;
-    size_t kl = strcspn(k, "\r");
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    br_sha1_context sha;
-    uint8_t d[20];
-    br_sha1_init(&sha);
-    br_sha1_update(&sha, k, kl);
-    br_sha1_update(&sha, guid, sizeof guid - 1);
-    br_sha1_out(&sha, d);
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char a[32];
-    size_t o = 0;
-    for (size_t i = 0; i < 20; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < 20 ? d[i + 1] << 8 : 0) |
-                     (i + 2 < 20 ? d[i + 2] : 0);
-        a[o++] = b64[v >> 18 & 63];
-        a[o++] = b64[v >> 12 & 63];
-        a[o++] = i + 1 < 20 ? b64[v >> 6 & 63] : '=';
-        a[o++] = i + 2 < 20 ? b64[v & 63] : '=';
-    }
-    a[o] = 0;
-    snprintf(resp, cap,
-             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-             "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", a);
-}
-
 static volatile size_t sink;
 
 /* libdgw: from framed bytes to events with op/t/s/d in hand. */
@@ -261,7 +232,7 @@ static double run_dgw(const msgset *m, dgw_compress comp, size_t chunk,
     memcpy(req, o, on);
     req[on] = 0;
     dgw_conn_consume_output(c, on);
-    accept_for(req, resp, sizeof resp);
+    tk_101_response(req, resp, sizeof resp);
     dgw_event ev;
     dgw_conn_recv(c, (const uint8_t *)resp, strlen(resp), 0);
     while (dgw_conn_poll_event(c, &ev))

@@ -49,24 +49,6 @@ static void *xrealloc(void *p, size_t n)
     return p;
 }
 
-static size_t frame_hdr(uint8_t *h, uint8_t op, size_t n)
-{
-    size_t k = 0;
-    h[k++] = (uint8_t)(0x80 | op);
-    if (n < 126) {
-        h[k++] = (uint8_t)n;
-    } else if (n < 65536) {
-        h[k++] = 126;
-        h[k++] = (uint8_t)(n >> 8);
-        h[k++] = (uint8_t)n;
-    } else {
-        h[k++] = 127;
-        for (int i = 7; i >= 0; i--)
-            h[k++] = (uint8_t)((uint64_t)n >> (8 * i));
-    }
-    return k;
-}
-
 static void build(msgset *m, dgw_compress comp, size_t ndispatch)
 {
     gen g;
@@ -117,10 +99,9 @@ static void build(msgset *m, dgw_compress comp, size_t ndispatch)
         }
         m->body_len[i] = blen;
         body_off += blen;
-        m->wire_len += frame_hdr(m->wire + m->wire_len,
-                                 comp == DGW_COMPRESS_NONE ? 1 : 2, blen);
-        memcpy(m->wire + m->wire_len, dst, blen);
-        m->wire_len += blen;
+        m->wire_len += tk_frame(m->wire + m->wire_len, true,
+                                comp == DGW_COMPRESS_NONE ? 1 : 2, dst, blen,
+                                NULL);
         m->n++;
     }
     deflateEnd(&z);

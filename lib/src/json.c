@@ -366,8 +366,15 @@ long dgw_json_unescape(dgw_span s, char *out, size_t cap)
         char tmp[4];
         size_t k;
         if (*p != '\\') {
-            tmp[0] = *p++;
-            k = 1;
+            /* The run up to the next escape, in one copy. */
+            const char *q = memchr(p, '\\', (size_t)(end - p));
+            size_t run = (size_t)((q ? q : end) - p);
+            if (run >= cap - o)
+                return -1;
+            memcpy(out + o, p, run);
+            o += run;
+            p += run;
+            continue;
         } else {
             if (++p >= end)
                 return -1;

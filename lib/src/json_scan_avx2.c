@@ -22,7 +22,13 @@ typedef struct js_utf8 {
 #define JS_KERNEL dgw_json_kernel_avx2
 #include "json_simd.h"
 
-#define TABLE16(...) _mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
+/* A 16-entry byte table, in both 128-bit lanes (vpshufb looks up per lane). */
+#define B_(x) ((char)(uint8_t)(x))
+#define TABLE16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)               \
+    _mm256_setr_epi8(B_(a), B_(b), B_(c), B_(d), B_(e), B_(f), B_(g), B_(h),  \
+                     B_(i), B_(j), B_(k), B_(l), B_(m), B_(n), B_(o), B_(p),  \
+                     B_(a), B_(b), B_(c), B_(d), B_(e), B_(f), B_(g), B_(h),  \
+                     B_(i), B_(j), B_(k), B_(l), B_(m), B_(n), B_(o), B_(p))
 
 static inline uint64_t both(uint32_t lo, uint32_t hi)
 {
@@ -137,24 +143,33 @@ static inline void js_utf8_init(js_utf8 *u)
     u->prev = u->incomplete = u->err = _mm256_setzero_si256();
 }
 
+static __attribute__((noinline)) void utf8_block_mixed(js_utf8 *u,
+                                                       const uint8_t *p);
+
 static inline void js_utf8_block(js_utf8 *u, const uint8_t *p, uint64_t hi)
 {
-    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
     if (hi == 0) {
         /* ASCII: fine unless the last block left a character open. */
         u->err = _mm256_or_si256(u->err, u->incomplete);
         u->incomplete = _mm256_setzero_si256();
+        u->prev = _mm256_setzero_si256();
     } else {
-        /* The last three bytes may not start a 4-, 3-, 2-byte sequence. */
-        const __m256i last_ok = _mm256_setr_epi8(
-            -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-            -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)(0xf0 - 1),
-            (char)(0xe0 - 1), (char)(0xc0 - 1));
-        u->err = _mm256_or_si256(
-            u->err, _mm256_or_si256(utf8_errors(a, u->prev), utf8_errors(b, a)));
-        u->incomplete = _mm256_subs_epu8(b, last_ok);
+        utf8_block_mixed(u, p);
     }
+}
+
+static void utf8_block_mixed(js_utf8 *u, const uint8_t *p)
+{
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    /* The last three bytes may not start a 4-, 3-, 2-byte sequence. */
+    const __m256i last_ok = _mm256_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)(0xf0 - 1),
+        (char)(0xe0 - 1), (char)(0xc0 - 1));
+    u->err = _mm256_or_si256(
+        u->err, _mm256_or_si256(utf8_errors(a, u->prev), utf8_errors(b, a)));
+    u->incomplete = _mm256_subs_epu8(b, last_ok);
     u->prev = b;
 }
 

@@ -562,6 +562,29 @@ Test(json_path, what_is_not_there)
                      missing[i]);
 }
 
+Test(json_path, several_paths_in_one_walk)
+{
+    static const char *const paths[] = {
+        "channel_id", "author.id", "content", "author", "nope",
+        "mentions.1.id", "", "author.id", "n", "nested.deep.deeper.1.0.0"};
+    enum { N = sizeof paths / sizeof *paths };
+    dgw_span out[N];
+    dgw_json_type types[N];
+    size_t found = dgw_json_paths((dgw_span){msg, sizeof msg - 1}, paths, N,
+                                  out, types);
+    cr_assert_eq(found, N - 1, "all but \"nope\"");
+    for (size_t i = 0; i < N; i++) {
+        dgw_span one = {0};
+        dgw_json_type t = at(paths[i], &one);
+        cr_assert_eq(types[i], t, "path %s", paths[i]);
+        if (t != DGW_JSON_INVALID)
+            cr_assert(out[i].p == one.p && out[i].n == one.n, "path %s",
+                      paths[i]);
+    }
+    cr_assert_eq(types[4], DGW_JSON_INVALID);
+    cr_assert_null(out[4].p);
+}
+
 Test(json_path, strings_unescaped_on_request)
 {
     dgw_span d = {msg, sizeof msg - 1};

@@ -1,6 +1,6 @@
-/* json.c - reading members of scanned JSON (iterator, lookup by name and by
- * path), numbers and string unescaping, and the bounded writer. The scan
- * itself is in json_scan.c and its kernels. */
+/* json.c - reading members of scanned JSON (iterator, lookup by name),
+ * numbers and string unescaping, and the bounded writer. The scan itself is
+ * in json_scan.c and its kernels, lookup by path in json_path.c. */
 #include "json.h"
 
 #include <string.h>
@@ -58,8 +58,7 @@ fail:
     return false;
 }
 
-/* dgw_json_key_is for a name of n bytes (not NUL-terminated). */
-static bool key_is_n(dgw_span key, const char *name, size_t n)
+bool dgw_json_key_is_n(dgw_span key, const char *name, size_t n)
 {
     if (key.n == n + 2 && memcmp(key.p + 1, name, n) == 0)
         return true;
@@ -73,7 +72,7 @@ static bool key_is_n(dgw_span key, const char *name, size_t n)
 
 bool dgw_json_key_is(dgw_span key, const char *name)
 {
-    return key_is_n(key, name, strlen(name));
+    return dgw_json_key_is_n(key, name, strlen(name));
 }
 
 dgw_json_type dgw_json_get(dgw_span obj, const char *name, dgw_span *val)
@@ -90,207 +89,6 @@ dgw_json_type dgw_json_get(dgw_span obj, const char *name, dgw_span *val)
         }
     }
     return DGW_JSON_INVALID;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Lookup by path: a skip that trusts the JSON (it was scanned when the
- * event was made) and only finds where values end, never reading past
- * `end`. Eight bytes at a time to the next byte that matters. */
-
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* High bit of each byte of w that equals c (exact, no false positives). */
-static inline uint64_t eq_bytes(uint64_t w, uint8_t c)
-{
-    uint64_t x = w ^ (ONES * c);
-    return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
-}
-
-/* The first byte at or after p that `stop` flags, or end. */
-#define SKIP_TO(p, end, stop)                                                 \
-    do {                                                                      \
-        while ((end) - (p) >= 8) {                                            \
-            uint64_t w_, m_;                                                  \
-            memcpy(&w_, (p), 8);                                              \
-            if ((m_ = stop(w_)) != 0) {                                       \
-                (p) += skip_bytes(m_);                                        \
-                break;                                                        \
-            }                                                                 \
-            (p) += 8;                                                         \
-        }                                                                     \
-    } while (0)
-
-static inline unsigned skip_bytes(uint64_t m)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return (unsigned)__builtin_ctzll(m) >> 3;
-#else
-    return (unsigned)__builtin_clzll(m) >> 3;
-#endif
-}
-
-static inline uint64_t string_stop(uint64_t w)
-{
-    return eq_bytes(w, '"') | eq_bytes(w, '\\');
-}
-
-/* Quotes and brackets: '[' ']' are '{' '}' without the 0x20 bit. */
-static inline uint64_t nest_stop(uint64_t w)
-{
-    uint64_t w20 = w | (ONES * 0x20);
-    return eq_bytes(w, '"') | eq_bytes(w20, '{') | eq_bytes(w20, '}');
-}
-
-/* p at an opening quote: the byte after the closing one, or NULL. */
-static const char *skip_string(const char *p, const char *end)
-{
-    p++;
-    for (;;) {
-        SKIP_TO(p, end, string_stop);
-        while (p < end && *p != '"' && *p != '\\')
-            p++;
-        if (p >= end)
-            return NULL;
-        if (*p == '"')
-            return p + 1;
-        if (end - p < 2)
-            return NULL;
-        p += 2; /* the escaped byte cannot end the string */
-    }
-}
-
-/* p at a value: the byte after it, or NULL. */
-static const char *skip_value(const char *p, const char *end)
-{
-    if (*p == '"')
-        return skip_string(p, end);
-    if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != '}' && *p != ']' &&
-               !dgw_js_is_ws(*p))
-            p++;
-        return p;
-    }
-    size_t depth = 0;
-    for (;;) {
-        SKIP_TO(p, end, nest_stop);
-        while (p < end && *p != '"' && (*p | 0x20) != '{' && (*p | 0x20) != '}')
-            p++;
-        if (p >= end)
-            return NULL;
-        if (*p == '"') {
-            if (!(p = skip_string(p, end)))
-                return NULL;
-            continue;
-        }
-        if ((*p | 0x20) == '{') {
-            depth++;
-        } else if (--depth == 0) {
-            return p + 1;
-        }
-        p++;
-    }
-}
-
-/* p at '{': the value of member name[0..n), or NULL. */
-static const char *find_member(const char *p, const char *end,
-                               const char *name, size_t n)
-{
-    p = dgw_js_skip_ws(p + 1, end);
-    while (p < end && *p == '"') {
-        const char *k = p;
-        if (!(p = skip_string(p, end)))
-            return NULL;
-        bool hit = key_is_n((dgw_span){k, (size_t)(p - k)}, name, n);
-        p = dgw_js_skip_ws(p, end);
-        if (p >= end || *p != ':')
-            return NULL;
-        p = dgw_js_skip_ws(p + 1, end);
-        if (p >= end)
-            return NULL;
-        if (hit)
-            return p;
-        if (!(p = skip_value(p, end)))
-            return NULL;
-        p = dgw_js_skip_ws(p, end);
-        if (p >= end || *p != ',')
-            return NULL;
-        p = dgw_js_skip_ws(p + 1, end);
-    }
-    return NULL;
-}
-
-/* p at '[': element idx, or NULL. */
-static const char *find_index(const char *p, const char *end, size_t idx)
-{
-    p = dgw_js_skip_ws(p + 1, end);
-    if (p >= end || *p == ']')
-        return NULL;
-    for (size_t i = 0;; i++) {
-        if (i == idx)
-            return p;
-        if (!(p = skip_value(p, end)))
-            return NULL;
-        p = dgw_js_skip_ws(p, end);
-        if (p >= end || *p != ',')
-            return NULL;
-        p = dgw_js_skip_ws(p + 1, end);
-        if (p >= end)
-            return NULL;
-    }
-}
-
-/* A path segment of digits as an index; false if it is not one. */
-static bool segment_index(const char *s, size_t n, size_t *idx)
-{
-    if (n == 0 || n > 9)
-        return false;
-    size_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!dgw_js_digit(s[i]))
-            return false;
-        v = v * 10 + (size_t)(s[i] - '0');
-    }
-    *idx = v;
-    return true;
-}
-
-dgw_json_type dgw_json_path(dgw_span d, const char *path, dgw_span *out)
-{
-    const char *end = d.p + d.n;
-    const char *p = dgw_js_skip_ws(d.p, end);
-    if (p >= end)
-        return DGW_JSON_INVALID;
-    for (const char *seg = path; *path != '\0';) {
-        const char *dot = strchr(seg, '.');
-        size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
-        size_t idx;
-        if (*p == '{')
-            p = find_member(p, end, seg, n);
-        else if (*p == '[' && segment_index(seg, n, &idx))
-            p = find_index(p, end, idx);
-        else
-            return DGW_JSON_INVALID;
-        if (!p)
-            return DGW_JSON_INVALID;
-        if (!dot)
-            break;
-        seg = dot + 1;
-    }
-    const char *q = skip_value(p, end);
-    if (!q || q == p)
-        return DGW_JSON_INVALID;
-    out->p = p;
-    out->n = (size_t)(q - p);
-    return dgw_js_type_of(*p);
-}
-
-long dgw_json_path_string(dgw_span d, const char *path, char *buf, size_t cap)
-{
-    dgw_span v;
-    if (dgw_json_path(d, path, &v) != DGW_JSON_STRING)
-        return -1;
-    return dgw_json_unescape(v, buf, cap);
 }
 
 bool dgw_json_int(dgw_span v, int64_t *out)

@@ -87,6 +87,8 @@ bool dgw_json_iter_next(dgw_json_iter *it, dgw_span *key, dgw_span *val,
 
 /* Compares a raw key span (with quotes, possibly escaped) to a plain name. */
 bool dgw_json_key_is(dgw_span key, const char *name);
+/* The same for a name of n bytes (not NUL-terminated). */
+bool dgw_json_key_is_n(dgw_span key, const char *name, size_t n);
 
 /* Finds member `name` of an object span. Returns its type, or
  * DGW_JSON_INVALID when absent or the object is malformed. */
@@ -111,6 +113,16 @@ long dgw_json_unescape(dgw_span s, char *out, size_t cap);
  * malformed input the result is INVALID or some span inside d, never a
  * read outside it. */
 dgw_json_type dgw_json_path(dgw_span d, const char *path, dgw_span *out);
+
+/* Several paths in one pass over d (what reading three or four fields of
+ * an event wants: each member is passed over once, not once per field, and
+ * the walk stops when all are found). out[i]/types[i] as dgw_json_path
+ * gives them for paths[i] (INVALID when not there); at most
+ * DGW_JSON_PATHS_MAX paths, the rest are left alone. Returns how many were
+ * found. */
+#define DGW_JSON_PATHS_MAX 64
+size_t dgw_json_paths(dgw_span d, const char *const *paths, size_t n,
+                      dgw_span *out, dgw_json_type *types);
 
 /* The string at `path`, unescaped into buf (NUL-terminated). Returns its
  * length, or -1 when absent, not a string, or it does not fit in cap. */

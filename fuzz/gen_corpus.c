@@ -350,13 +350,13 @@ static void gen_json_paths(void)
 {
     char name[32], buf[1024];
     static const char *const seeds[] = {
-        "{\"t\":\"MESSAGE_CREATE\",\"s\":7,\"op\":0,\"d\":{\"type\":0,"
-        "\"content\":\"h\xc3\xa9llo \\\"w\\\" \\u00e9 \xf0\x9f\x98\x80\","
-        "\"mentions\":[{\"id\":\"1\"}],\"channel_id\":\"42\",\"author\":"
-        "{\"id\":\"7\",\"bot\":false},\"edited_timestamp\":null,"
-        "\"embeds\":[],\"flags\":0,\"n\":-1.5e3}}",
-        "{\"op\":10,\"d\":{\"heartbeat_interval\":41250,\"_trace\":"
-        "[\"[\\\"gateway-prd-us-east1-b-1\\\"]\"]}}",
+        ("{\"t\":\"MESSAGE_CREATE\",\"s\":7,\"op\":0,\"d\":{\"type\":0,"
+         "\"content\":\"h\xc3\xa9llo \\\"w\\\" \\u00e9 \xf0\x9f\x98\x80\","
+         "\"mentions\":[{\"id\":\"1\"}],\"channel_id\":\"42\",\"author\":"
+         "{\"id\":\"7\",\"bot\":false},\"edited_timestamp\":null,"
+         "\"embeds\":[],\"flags\":0,\"n\":-1.5e3}}"),
+        ("{\"op\":10,\"d\":{\"heartbeat_interval\":41250,\"_trace\":"
+         "[\"[\\\"gateway-prd-us-east1-b-1\\\"]\"]}}"),
         "{\"op\":11}",
         " {\"\\u006fp\" : 9 , \"d\" : true } \r\n",
         "[[[[{\"a\":[\"\\\\\",\"\\/\",{}]}]]]]",

@@ -460,12 +460,12 @@ static uint64_t rnd(uint64_t *s)
 Test(json, kernels_agree_on_mutated_payloads)
 {
     static const char *const seeds[] = {
-        "{\"t\":\"MESSAGE_CREATE\",\"s\":12,\"op\":0,\"d\":{\"type\":0,"
-        "\"tts\":false,\"content\":\"h\xc3\xa9llo \\\"w\\\" \\u00e9\","
-        "\"mentions\":[],\"author\":{\"id\":\"123\",\"bot\":true},"
-        "\"edited_timestamp\":null,\"flags\":0,\"embeds\":[{\"x\":[1,2.5e3]}]}}",
-        "{\"op\":10,\"d\":{\"heartbeat_interval\":41250,\"_trace\":"
-        "[\"[\\\"gateway-prd\\\"]\"]}}",
+        ("{\"t\":\"MESSAGE_CREATE\",\"s\":12,\"op\":0,\"d\":{\"type\":0,"
+         "\"tts\":false,\"content\":\"h\xc3\xa9llo \\\"w\\\" \\u00e9\","
+         "\"mentions\":[],\"author\":{\"id\":\"123\",\"bot\":true},"
+         "\"edited_timestamp\":null,\"flags\":0,\"embeds\":[{\"x\":[1,2.5e3]}]}}"),
+        ("{\"op\":10,\"d\":{\"heartbeat_interval\":41250,\"_trace\":"
+         "[\"[\\\"gateway-prd\\\"]\"]}}"),
         "{\"op\":11}",
         "[[[{\"a\":[\"\\\\\",\"\\/\"]}]]]",
     };

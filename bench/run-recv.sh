@@ -78,6 +78,7 @@ set style line 3 lc rgb "#2ca02c" lw 2 pt 7
 set style line 4 lc rgb "#1f77b4" lw 2 dt 2 pt 6
 set style line 5 lc rgb "#d62728" lw 2 dt 2 pt 6
 set style line 6 lc rgb "#2ca02c" lw 2 dt 2 pt 6
+set key below
 set output "$SVGDIR/recv-size.svg"
 set title "libdgw receive path vs its floor, by message size (bench/recv_bench --sweep size; CPU time)"
 set logscale xy
@@ -91,18 +92,15 @@ plot "< grep '^none ' $size" using 2:6 with linespoints ls 1 title "none: libdgw
      "< grep '^zstd-stream ' $size" using 2:6 with linespoints ls 3 title "zstd-stream: libdgw", \
      "< grep '^zstd-stream ' $size" using 2:5 with linespoints ls 6 title "zstd-stream: floor (ZSTD_decompressStream)"
 set output "$SVGDIR/recv-compress.svg"
-set title "libdgw receive path vs its floor, by compressibility (16 KiB messages, bench/recv_bench --sweep compress; CPU time)"
 unset logscale
 set logscale y
 set format x "%.2f"
-set xlabel "compressed / JSON bytes (left: words, right: random letters)"
-set key top left
+set xlabel "compressed / JSON bytes (left: chat-like words; right: random letters)"
+set title "libdgw receive path vs its floor, by compressibility (16 KiB messages, recv_bench --sweep compress; CPU time; none does not depend on it: see recv-size.svg)"
 plot "< grep '^zlib-stream ' $comp" using 4:6 with linespoints ls 2 title "zlib-stream: libdgw", \
-     "< grep '^zlib-stream ' $comp" using 4:5 with linespoints ls 5 title "zlib-stream: floor", \
+     "< grep '^zlib-stream ' $comp" using 4:5 with linespoints ls 5 title "zlib-stream: floor (raw inflate)", \
      "< grep '^zstd-stream ' $comp" using 4:6 with linespoints ls 3 title "zstd-stream: libdgw", \
-     "< grep '^zstd-stream ' $comp" using 4:5 with linespoints ls 6 title "zstd-stream: floor", \
-     "< grep '^none ' $comp" using 4:6 with linespoints ls 1 title "none: libdgw (at 1.0)", \
-     "< grep '^none ' $comp" using 4:5 with linespoints ls 4 title "none: floor"
+     "< grep '^zstd-stream ' $comp" using 4:5 with linespoints ls 6 title "zstd-stream: floor (ZSTD_decompressStream)"
 EOF
     for f in "$SVGDIR/recv-size.svg" "$SVGDIR/recv-compress.svg"; do
         [ -s "$f" ] && echo "plot: $f"

@@ -15,7 +15,8 @@
  * types; and for objects and arrays up to three levels down, every member
  * name without a dot and every index, alone and joined into paths, is found
  * by dgw_json_path where the iterator finds it, and dgw_json_paths finds
- * them all in one call as dgw_json_path does one by one. */
+ * them all in one call as dgw_json_path does one by one; and on any bytes,
+ * JSON or not, a few fixed paths stay inside the input. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,12 +206,32 @@ static void check_paths(dgw_span root, dgw_span v, dgw_json_type t,
     }
 }
 
+/* Paths on any bytes, JSON or not: whatever comes back is inside them
+ * (ASan checks that nothing outside was read). */
+static void check_paths_any(const char *s, size_t n)
+{
+    static const char *const any[] = {"a", "0", "a.b.0", "op", "d.t.1", ""};
+    enum { N = sizeof any / sizeof *any };
+    dgw_span out[N];
+    dgw_json_type types[N];
+    dgw_json_paths((dgw_span){s, n}, any, N, out, types);
+    for (size_t i = 0; i < N; i++) {
+        if (types[i] == DGW_JSON_INVALID)
+            continue;
+        FZ_CHECK(out[i].p >= s && out[i].n > 0 && out[i].p + out[i].n <= s + n,
+                 "path \"%s\": span outside the input", any[i]);
+        char buf[64];
+        dgw_json_path_string((dgw_span){s, n}, any[i], buf, sizeof buf);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
     dgw_json_field f[4];
     dgw_json_verdict r = check_kernels(s, size, f);
     check_references(s, size, r, f);
+    check_paths_any(s, size);
     const char *p = s;
     dgw_span v;
     dgw_json_type t = dgw_json_value(&p, s + size, &v);

@@ -141,6 +141,8 @@ static const bool atom_end[256] = {
 static const char *skip_value(const char *p, const char *end)
 {
     bool escaped;
+    if (p >= end)
+        return NULL;
     if (*p == '"')
         return skip_string(p, end, &escaped);
     if (*p != '{' && *p != '[') {
@@ -274,6 +276,8 @@ static const char *visit(lookup *l, const char *p, const char *end,
 static const char *walk(lookup *l, const char *p, const char *end,
                         uint64_t active, int depth)
 {
+    if (p >= end)
+        return NULL;
     if (depth > DGW_JSON_MAX_DEPTH || (*p != '{' && *p != '['))
         return skip_value(p, end); /* a scalar has no members */
     bool obj = *p == '{';
@@ -282,6 +286,8 @@ static const char *walk(lookup *l, const char *p, const char *end,
         return p + 1;
     for (size_t idx = 0;; idx++) {
         uint64_t hits = 0;
+        if (p >= end)
+            return NULL;
         if (obj) {
             if (p >= end || *p != '"')
                 return NULL;

@@ -78,16 +78,19 @@ static dgw_json_verdict check_kernels(const char *s, size_t n,
     return r0;
 }
 
-static dgw_json_type cjson_type(const cJSON *j)
+/* Whether cJSON read node j as a value of type t. */
+static bool cjson_is(const cJSON *j, dgw_json_type t)
 {
-    if (cJSON_IsObject(j)) return DGW_JSON_OBJECT;
-    if (cJSON_IsArray(j)) return DGW_JSON_ARRAY;
-    if (cJSON_IsString(j)) return DGW_JSON_STRING;
-    if (cJSON_IsNumber(j)) return DGW_JSON_NUMBER;
-    if (cJSON_IsTrue(j)) return DGW_JSON_TRUE;
-    if (cJSON_IsFalse(j)) return DGW_JSON_FALSE;
-    if (cJSON_IsNull(j)) return DGW_JSON_NULL;
-    return DGW_JSON_INVALID;
+    switch (t) {
+    case DGW_JSON_OBJECT: return cJSON_IsObject(j);
+    case DGW_JSON_ARRAY: return cJSON_IsArray(j);
+    case DGW_JSON_STRING: return cJSON_IsString(j);
+    case DGW_JSON_NUMBER: return cJSON_IsNumber(j);
+    case DGW_JSON_TRUE: return cJSON_IsTrue(j);
+    case DGW_JSON_FALSE: return cJSON_IsFalse(j);
+    case DGW_JSON_NULL: return cJSON_IsNull(j);
+    default: return false;
+    }
 }
 
 static bool has_u_escape(const char *s, size_t n)
@@ -132,9 +135,9 @@ static void check_references(const char *s, size_t n, dgw_json_verdict r,
         for (const cJSON *c = j->child; c; c = c->next)
             if (c->string && strcmp(c->string, names[i]) == 0)
                 it = c;
-        FZ_CHECK(it && cjson_type(it) == f[i].type,
-                 "field %s: type %d, cJSON %d", names[i], f[i].type,
-                 it ? (int)cjson_type(it) : -1);
+        FZ_CHECK(it && cjson_is(it, f[i].type),
+                 "field %s: type %d, cJSON's node %s", names[i], f[i].type,
+                 it ? "differs" : "is missing");
     }
     cJSON_Delete(j);
 }

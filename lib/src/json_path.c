@@ -57,44 +57,22 @@ static inline uint64_t nest_word(uint64_t w)
     return eq_bytes(w, '"') | eq_bytes(w20, '{') | eq_bytes(w20, '}');
 }
 
-/* The first byte at or after p that matters in a string, or end. */
-static inline const char *to_string_byte(const char *p, const char *end)
+/* The first byte at or after p that matters, in a string or (nest) in a
+ * container, or end. Inlined with a constant `nest`: two loops. */
+static inline const char *to_byte(const char *p, const char *end, bool nest)
 {
 #if defined(__SSE2__)
     const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)));
-        if (m)
-            return p + __builtin_ctz(m);
-        p += 16;
-    }
-#endif
-    while (end - p >= 8) {
-        uint64_t w, m;
-        memcpy(&w, p, 8);
-        if ((m = string_word(w)) != 0)
-            return p + first_byte(m);
-        p += 8;
-    }
-    while (p < end && !string_byte(*p))
-        p++;
-    return p;
-}
-
-/* The first byte at or after p that matters in a container, or end. */
-static inline const char *to_nest_byte(const char *p, const char *end)
-{
-#if defined(__SSE2__)
-    const __m128i q = _mm_set1_epi8('"'), lower = _mm_set1_epi8(0x20);
+    const __m128i lower = _mm_set1_epi8(0x20);
     const __m128i ob = _mm_set1_epi8('{'), cb = _mm_set1_epi8('}');
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i v20 = _mm_or_si128(v, lower);
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-            _mm_cmpeq_epi8(v, q),
-            _mm_or_si128(_mm_cmpeq_epi8(v20, ob), _mm_cmpeq_epi8(v20, cb))));
+        __m128i other = nest ? _mm_or_si128(_mm_cmpeq_epi8(v20, ob),
+                                            _mm_cmpeq_epi8(v20, cb))
+                             : _mm_cmpeq_epi8(v, b);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, q), other));
         if (m)
             return p + __builtin_ctz(m);
         p += 16;
@@ -103,11 +81,11 @@ static inline const char *to_nest_byte(const char *p, const char *end)
     while (end - p >= 8) {
         uint64_t w, m;
         memcpy(&w, p, 8);
-        if ((m = nest_word(w)) != 0)
+        if ((m = nest ? nest_word(w) : string_word(w)) != 0)
             return p + first_byte(m);
         p += 8;
     }
-    while (p < end && !nest_byte(*p))
+    while (p < end && !(nest ? nest_byte(*p) : string_byte(*p)))
         p++;
     return p;
 }
@@ -119,7 +97,7 @@ static inline const char *skip_string(const char *p, const char *end,
 {
     p++;
     for (;;) {
-        p = to_string_byte(p, end);
+        p = to_byte(p, end, false);
         if (p >= end)
             return NULL;
         if (*p == '"')
@@ -152,7 +130,7 @@ static const char *skip_value(const char *p, const char *end)
     }
     size_t depth = 0;
     for (;;) {
-        p = to_nest_byte(p, end);
+        p = to_byte(p, end, true);
         if (p >= end)
             return NULL;
         if (*p == '"') {

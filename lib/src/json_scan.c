@@ -71,6 +71,16 @@ static DGW_ALWAYS_INLINE const char *scan_string(const char *p,
     }
 }
 
+/* p at a member name: the byte after its colon, or NULL. */
+static DGW_ALWAYS_INLINE const char *scan_key(const char *p, const char *end,
+                                              bool utf8)
+{
+    if (p >= end || *p != '"' || !(p = scan_string(p, end, utf8)))
+        return NULL;
+    p = dgw_js_skip_ws(p, end);
+    return p < end && *p == ':' ? p + 1 : NULL;
+}
+
 /* One value at *pp: the old-fashioned walk, a byte at a time, containers
  * tracked in a bit stack (1 = object, 0 = array), at most max_depth deep. */
 static DGW_ALWAYS_INLINE dgw_json_type value_scalar(const char **pp,
@@ -110,14 +120,8 @@ static DGW_ALWAYS_INLINE dgw_json_type value_scalar(const char **pp,
                 depth--;
                 goto after_value;
             }
-            if (obj) {
-                if (*p != '"' || !(p = scan_string(p, end, utf8)))
-                    return DGW_JSON_INVALID;
-                p = dgw_js_skip_ws(p, end);
-                if (p >= end || *p != ':')
-                    return DGW_JSON_INVALID;
-                p++;
-            }
+            if (obj && !(p = scan_key(p, end, utf8)))
+                return DGW_JSON_INVALID;
             continue;
         } else {
             dgw_json_type t;
@@ -141,15 +145,8 @@ static DGW_ALWAYS_INLINE dgw_json_type value_scalar(const char **pp,
         bool in_obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
         if (*p == ',') {
             p = dgw_js_skip_ws(p + 1, end);
-            if (in_obj) {
-                if (p >= end || *p != '"' ||
-                    !(p = scan_string(p, end, utf8)))
-                    return DGW_JSON_INVALID;
-                p = dgw_js_skip_ws(p, end);
-                if (p >= end || *p != ':')
-                    return DGW_JSON_INVALID;
-                p++;
-            }
+            if (in_obj && !(p = scan_key(p, end, utf8)))
+                return DGW_JSON_INVALID;
             continue;
         }
         if (*p == (in_obj ? '}' : ']')) {

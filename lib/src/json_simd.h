@@ -206,6 +206,21 @@ dgw_json_verdict JS_KERNEL(const char *p, const char *end, unsigned mode,
         c = *tok;                                                             \
     } while (0)
 
+    /* A value starts at tok: a string or number or literal is whole
+     * (strings were checked by the masks); a container is entered. */
+#define VALUE(then)                                                           \
+    do {                                                                      \
+        if (c == '"')                                                         \
+            goto then;                                                        \
+        if (c == '{')                                                         \
+            goto obj_open;                                                    \
+        if (c == '[')                                                         \
+            goto arr_open;                                                    \
+        if (!js_atom_ok(tok, end))                                            \
+            goto bad;                                                         \
+        goto then;                                                            \
+    } while (0)
+
     NEXT();
     if (c == '[')
         goto arr_open;
@@ -237,15 +252,7 @@ obj_key:
     if (c != ':')
         goto bad;
     NEXT();
-    if (c == '"')
-        goto obj_next;
-    if (c == '{')
-        goto obj_open;
-    if (c == '[')
-        goto arr_open;
-    if (!js_atom_ok(tok, end))
-        goto bad;
-    goto obj_next;
+    VALUE(obj_next);
 obj_next:
     NEXT();
     if (c == ',') {
@@ -266,15 +273,7 @@ arr_open:
     if (c == ']')
         goto close;
 arr_value:
-    if (c == '"')
-        goto arr_next;
-    if (c == '{')
-        goto obj_open;
-    if (c == '[')
-        goto arr_open;
-    if (!js_atom_ok(tok, end))
-        goto bad;
-    goto arr_next;
+    VALUE(arr_next);
 arr_next:
     NEXT();
     if (c == ',') {
@@ -293,15 +292,7 @@ top_key:
                          (dgw_span){key, (size_t)(dgw_js_trim_back(key, tok) - key)});
     NEXT();
     val = tok;
-    if (c == '"')
-        goto top_next;
-    if (c == '{')
-        goto obj_open;
-    if (c == '[')
-        goto arr_open;
-    if (!js_atom_ok(tok, end))
-        goto bad;
-    goto top_next;
+    VALUE(top_next);
 top_next:
     NEXT();
     if (field) {
@@ -328,6 +319,7 @@ close:
         goto obj_next;
     goto arr_next;
 #undef NEXT
+#undef VALUE
 
 done: {
     unsigned k = (unsigned)(tok - blk);

@@ -117,9 +117,9 @@ dgw_json_type dgw_json_path(dgw_span d, const char *path, dgw_span *out);
 /* Several paths in one pass over d (what reading three or four fields of
  * an event wants: each member is passed over once, not once per field, and
  * the walk stops when all are found). out[i]/types[i] as dgw_json_path
- * gives them for paths[i] (INVALID when not there); at most
- * DGW_JSON_PATHS_MAX paths, the rest are left alone. Returns how many were
- * found. */
+ * gives them for paths[i] (INVALID when not there); only the first
+ * DGW_JSON_PATHS_MAX paths are looked up (the rest come back INVALID).
+ * Returns how many were found. */
 #define DGW_JSON_PATHS_MAX 64
 size_t dgw_json_paths(dgw_span d, const char *const *paths, size_t n,
                       dgw_span *out, dgw_json_type *types);

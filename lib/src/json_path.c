@@ -320,12 +320,14 @@ size_t dgw_json_paths(dgw_span d, const char *const *paths, size_t n,
     lookup l; /* not zeroed: only the first n cursors are ever read */
     l.out = out;
     l.type = types;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (dgw_span){NULL, 0};
+        types[i] = DGW_JSON_INVALID;
+    }
     if (n > DGW_JSON_PATHS_MAX)
         n = DGW_JSON_PATHS_MAX;
     uint64_t top = 0, active = 0;
     for (size_t i = 0; i < n; i++) {
-        out[i] = (dgw_span){NULL, 0};
-        types[i] = DGW_JSON_INVALID;
         set_segment(&l, (unsigned)i, paths[i]);
         if (paths[i][0] == '\0')
             top |= 1ull << i; /* "" is d itself */

@@ -475,7 +475,7 @@ static void touch(fz_peer *p, const void *b, size_t n)
 static void check_event(fz_peer *p, const dgw_event *e)
 {
     dgw_state st = dgw_conn_state(p->c);
-    FZ_CHECK(e->type > DGW_EV_NONE && e->type <= DGW_EV_CLOSED,
+    FZ_CHECK(e->type > DGW_EV_NONE && e->type <= DGW_EV_COMMANDS_DROPPED,
              "event type %d", (int)e->type);
     FZ_CHECK(p->nclosed == 0, "event %d after DGW_EV_CLOSED", (int)e->type);
     p->nevents++;
@@ -499,6 +499,9 @@ static void check_event(fz_peer *p, const dgw_event *e)
                  "REJECTED body of %zu bytes", e->http_body_len);
         touch(p, e->http_headers, e->http_headers_len);
         touch(p, e->http_body, e->http_body_len);
+        return;
+    case DGW_EV_COMMANDS_DROPPED:
+        FZ_CHECK(e->dropped > 0, "COMMANDS_DROPPED of nothing");
         return;
     case DGW_EV_CLOSED:
         p->nclosed++;
@@ -531,9 +534,14 @@ static void check_event(fz_peer *p, const dgw_event *e)
     FZ_CHECK(fz_cjson_accepts(e->data, e->data_len),
              "event d is not JSON: %.*s", (int)e->data_len, e->data);
     FZ_CHECK(e->op >= 0 && e->op <= 255, "event op %d", e->op);
-    if (e->name)
-        FZ_CHECK(strlen(e->name) < 64, "event name of %zu bytes",
-                 strlen(e->name));
+    if (e->name) {
+        FZ_CHECK(strlen(e->name) == e->name_len, "event name of %zu bytes "
+                 "says name_len %zu", strlen(e->name), e->name_len);
+        FZ_CHECK(e->name_len <= e->payload_len, "event name longer than the "
+                 "payload");
+    } else {
+        FZ_CHECK(e->name_len == 0, "name_len without a name");
+    }
     if (e->type == DGW_EV_HELLO)
         FZ_CHECK(e->heartbeat_interval_ms >= 1 &&
                      e->heartbeat_interval_ms <= 600000,
@@ -546,7 +554,15 @@ void fz_collect(fz_peer *p)
 {
     dgw_event e;
     take_output(p);
-    for (int guard = 0; dgw_conn_poll_event(p->c, &e); guard++) {
+    for (int guard = 0;; guard++) {
+        /* poll_event only hands over what is decided: it never decodes
+         * bytes or queues output (dgw.h). */
+        const uint8_t *o;
+        size_t before = dgw_conn_peek_output(p->c, &o);
+        if (!dgw_conn_poll_event(p->c, &e))
+            break;
+        FZ_CHECK(dgw_conn_peek_output(p->c, &o) == before,
+                 "poll_event produced output (event %d)", (int)e.type);
         FZ_CHECK(guard < 100000, "poll_event never runs dry");
         check_event(p, &e);
         take_output(p);

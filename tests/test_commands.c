@@ -333,12 +333,26 @@ Test(commands, token_never_in_errors)
     cr_assert_null(strstr(dgw_conn_last_error(T.c), "secret-token"));
 }
 
-Test(commands, commands_refused_while_invalid_session_wait)
+Test(commands, commands_held_during_invalid_session_wait_go_after_identify)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
     ts_establish(&T, 41250);
+    ts_advance_acking(&T, 10000);
     ts_send_json(&T, "{\"op\":9,\"d\":false}");
-    cr_assert_eq(dgw_conn_send(T.c, 3, "{}", 2, T.now), DGW_ERR_STATE);
+    size_t from = T.nout;
+    cr_assert_eq(dgw_conn_send(T.c, 3, "{}", 2, T.now), DGW_OK);
+    ts_collect(&T);
+    cr_assert_eq(ts_count_op(&T, 3, from), 0, "a command went out before IDENTIFY");
+    ts_advance_acking(&T, 6000);
+    cr_assert_eq(ts_count_op(&T, 2, from), 1);
+    cr_assert_eq(ts_count_op(&T, 3, from), 1, "the held command did not follow IDENTIFY");
+    /* Nothing but heartbeats before IDENTIFY, the command right after. */
+    for (size_t i = from; i < T.nout; i++) {
+        int op = ts_op_of(&T.out[i]);
+        if (op == 2)
+            break;
+        cr_assert_eq(op, 1, "op %d before IDENTIFY", op);
+    }
 }
 
 /* ---- rate limit ---- */

@@ -475,6 +475,10 @@ static bool drain_events(app *a, bool *closed)
             log_closed(a, &ev);
             *closed = true;
             break;
+        case DGW_EV_COMMANDS_DROPPED:
+            logmsg(LOG_WARN, "%" PRIu32 " queued commands dropped: the session they "
+                   "belonged to ended", ev.dropped);
+            break;
         case DGW_EV_NONE:
             break;
         }

@@ -119,6 +119,7 @@ void ts_free(ts *t)
     t->comp = DGW_COMPRESS_NONE;
     reset_compressor(t);
     for (size_t i = 0; i < t->nev; i++) {
+        free(t->ev[i].name);
         free(t->ev[i].data);
         free(t->ev[i].body);
         free(t->ev[i].headers);
@@ -137,8 +138,11 @@ static void record_event(ts *t, const dgw_event *e)
     r->type = e->type;
     r->op = e->op;
     r->seq = e->seq;
+    r->name = malloc(e->name_len + 1);
     if (e->name)
-        snprintf(r->name, sizeof r->name, "%s", e->name);
+        memcpy(r->name, e->name, e->name_len);
+    r->name[e->name_len] = '\0';
+    r->name_len = e->name_len;
     if (e->data) {
         r->data = malloc(e->data_len + 1);
         memcpy(r->data, e->data, e->data_len);
@@ -404,6 +408,14 @@ void ts_establish(ts *t, uint32_t interval)
     cr_assert_eq(dgw_conn_state(t->c), DGW_STATE_CONNECTED);
 }
 
+void ts_establish_stable(ts *t, uint32_t interval)
+{
+    ts_establish(t, interval);
+    ts_advance_acking(t, t->cfg.backoff_stable_ms ? t->cfg.backoff_stable_ms
+                                                  : 60000);
+    cr_assert_eq(dgw_conn_state(t->c), DGW_STATE_CONNECTED);
+}
+
 void ts_advance(ts *t, uint64_t ms)
 {
     uint64_t target = t->now + ms;
@@ -505,33 +517,52 @@ void ts_server_close(ts *t, uint16_t code, const char *reason)
     ts_send_frame(t, true, 8, p, n);
 }
 
+/* Schedules an ACK for every beat the client sent since the last look. */
+static void note_beats(ts *t, size_t *beats)
+{
+    size_t b = ts_count_op(t, 1, 0);
+    for (; *beats < b; (*beats)++) {
+        cr_assert_lt(t->nack_due, sizeof t->ack_due / sizeof t->ack_due[0]);
+        t->ack_due[t->nack_due++] = t->now + t->rtt_ms;
+    }
+}
+
+static void deliver_acks(ts *t)
+{
+    size_t k = 0;
+    while (k < t->nack_due && t->ack_due[k] <= t->now)
+        k++;
+    memmove(t->ack_due, t->ack_due + k, (t->nack_due - k) * sizeof *t->ack_due);
+    t->nack_due -= k;
+    for (; k > 0; k--)
+        if (dgw_conn_state(t->c) != DGW_STATE_CLOSED)
+            ts_send_json(t, "{\"op\":11}");
+}
+
 void ts_advance_acking(ts *t, uint64_t ms)
 {
     uint64_t target = t->now + ms;
     size_t beats = ts_count_op(t, 1, 0);
     for (int guard = 0; guard < 10000000; guard++) {
+        note_beats(t, &beats);
+        deliver_acks(t);
+        note_beats(t, &beats);
         uint64_t next = dgw_conn_next_timeout(t->c);
-        if (next == DGW_NO_TIMEOUT || next > target)
+        if (t->nack_due && t->ack_due[0] < next)
+            next = t->ack_due[0];
+        if (next == DGW_NO_TIMEOUT || next > target ||
+            dgw_conn_state(t->c) == DGW_STATE_CLOSED)
             break;
         if (next > t->now)
             t->now = next;
         dgw_conn_handle_timeout(t->c, t->now);
         ts_collect(t);
-        size_t b = ts_count_op(t, 1, 0);
-        if (b != beats) {
-            beats = b;
-            if (dgw_conn_state(t->c) != DGW_STATE_CLOSED)
-                ts_send_json(t, "{\"op\":11}");
-        }
-        if (dgw_conn_state(t->c) == DGW_STATE_CLOSED)
-            break;
     }
     t->now = target;
     dgw_conn_handle_timeout(t->c, t->now);
     ts_collect(t);
-    if (ts_count_op(t, 1, 0) != beats &&
-        dgw_conn_state(t->c) != DGW_STATE_CLOSED)
-        ts_send_json(t, "{\"op\":11}");
+    note_beats(t, &beats);
+    deliver_acks(t);
 }
 
 size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from)

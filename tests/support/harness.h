@@ -22,7 +22,8 @@ typedef struct ts_event {
     dgw_event_type type;
     int op;
     int64_t seq;
-    char name[64];
+    char *name;             /* copy of the name ("" when none) */
+    size_t name_len;
     char *data;             /* copy of d (NUL-terminated) */
     size_t data_len;
     uint32_t interval, latency;
@@ -61,6 +62,11 @@ typedef struct ts {
     long last_recv;         /* dgw_conn_recv's last negative result, or 0 */
     /* counting allocator */
     size_t alloc_now, alloc_peak, alloc_calls;
+    /* ts_advance_acking(): the server's ACK comes this long after each
+     * beat (0: at once), so timing races between beats and ACKs show. */
+    uint64_t rtt_ms;
+    uint64_t ack_due[64];   /* ACKs on their way, in order */
+    size_t nack_due;
     long fail_after;        /* fail the Nth allocation (-1: never) */
     dgw_allocator allocator;
 } ts;
@@ -101,6 +107,10 @@ void ts_dispatch(ts *t, int64_t seq, const char *name, const char *d);
 /* connect + HELLO + READY (session "sess-1", seq 1). */
 void ts_establish(ts *t, uint32_t interval);
 
+/* ts_establish(), then a minute of acknowledged heartbeats: a session up
+ * long enough (backoff_stable_ms) that its loss is retried at once. */
+void ts_establish_stable(ts *t, uint32_t interval);
+
 /* Moves time forward, running every deadline on the way. */
 void ts_advance(ts *t, uint64_t ms);
 void ts_collect(ts *t);
@@ -121,7 +131,7 @@ void ts_send_frame(ts *t, bool fin, uint8_t opcode, const void *p, size_t n);
 /* Sends a close frame from the server: code 0 means an empty payload. */
 void ts_server_close(ts *t, uint16_t code, const char *reason);
 /* Like ts_advance(), but answers every heartbeat the client sends with an
- * ACK at the time it was sent. */
+ * ACK t->rtt_ms after it was sent. */
 void ts_advance_acking(ts *t, uint64_t ms);
 /* Count of client frames with this WebSocket opcode since index `from`. */
 size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from);

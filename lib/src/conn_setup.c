@@ -1,0 +1,213 @@
+/* conn_setup.c - creating and freeing a connection, its configuration, and
+ * the getters. */
+#include <string.h>
+
+#include "commands.h"
+#include "conn.h"
+#include "utf8.h"
+
+#define DEFAULT_MAX_MESSAGE (16u << 20)
+#define DEFAULT_MAX_HEADER (16u << 10)
+#define DEFAULT_MAX_BODY 4096u
+
+static const char *const query_for[] = {
+    [DGW_COMPRESS_NONE] = "v=10&encoding=json",
+    [DGW_COMPRESS_ZLIB_STREAM] = "v=10&encoding=json&compress=zlib-stream",
+    [DGW_COMPRESS_ZSTD_STREAM] = "v=10&encoding=json&compress=zstd-stream",
+};
+
+static void resolve_limits(dgw_config *k)
+{
+#define DEF(f, v) if (k->f == 0) k->f = (v)
+    DEF(max_message_size, DEFAULT_MAX_MESSAGE);
+    DEF(max_http_header_size, DEFAULT_MAX_HEADER);
+    DEF(max_http_body_size, DEFAULT_MAX_BODY);
+    DEF(backoff_base_ms, 1000);
+    DEF(backoff_max_ms, 60000);
+    DEF(backoff_stable_ms, 60000);
+    DEF(handshake_timeout_ms, 30000);
+    DEF(ready_timeout_ms, 15000);
+    DEF(close_timeout_ms, 5000);
+    DEF(identify_interval_ms, 5000);
+    DEF(rate_limit_count, 120);
+    DEF(rate_limit_window_ms, 60000);
+    DEF(rate_limit_reserved, 5);
+    DEF(send_queue_max, 64);
+#undef DEF
+}
+
+static bool valid_config(const dgw_config *cfg)
+{
+    const dgw_identify *id = &cfg->identify;
+    if (!cfg->url || !cfg->random || !id->token || !id->token[0] ||
+        (unsigned)cfg->compress > DGW_COMPRESS_ZSTD_STREAM ||
+        (id->shard_count && id->shard_id >= id->shard_count))
+        return false;
+    if (id->presence_json &&
+        !dgw_json_is_value(id->presence_json, strlen(id->presence_json)))
+        return false;
+    /* IDENTIFY goes out as a text frame: its strings must be UTF-8. */
+    return dgw_utf8_valid_str(id->token) && dgw_utf8_valid_str(id->os) &&
+           dgw_utf8_valid_str(id->browser) && dgw_utf8_valid_str(id->device) &&
+           dgw_utf8_valid_str(id->presence_json);
+}
+
+dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
+{
+    dgw_err dummy;
+    dgw_err *err = errp ? errp : &dummy;
+    *err = DGW_ERR_INVALID_ARGUMENT;
+    if (!cfg || !valid_config(cfg))
+        return NULL;
+#ifndef DGW_HAVE_ZSTD
+    if (cfg->compress == DGW_COMPRESS_ZSTD_STREAM) {
+        *err = DGW_ERR_UNSUPPORTED;
+        return NULL;
+    }
+#endif
+    dgw_url url;
+    const char *why;
+    if (!dgw_url_parse(cfg->url, &url, &why)) {
+        *err = DGW_ERR_URL;
+        return NULL;
+    }
+    dgw_mem mem;
+    dgw_mem_init(&mem, cfg->allocator);
+    dgw_conn *c = dgw_mem_alloc(&mem, sizeof *c);
+    if (!c) {
+        *err = DGW_ERR_NOMEM;
+        return NULL;
+    }
+    memset(c, 0, sizeof *c);
+    c->mem = mem;
+    c->cfg = *cfg;
+    resolve_limits(&c->cfg);
+    c->gateway_url = url;
+    c->current_url = url;
+    c->query = query_for[cfg->compress];
+    c->seq = -1;
+    c->hb.latency = -1;
+    c->state = DGW_STATE_IDLE;
+    dgw_decoder_init(&c->dec, &c->mem, cfg->compress);
+    dgw_ws_init(&c->ws, &c->mem, &c->msg, &c->dec, c->cfg.max_message_size,
+                cfg->compress);
+
+    c->url_copy = dgw_mem_strdup(&c->mem, cfg->url);
+    c->token = dgw_mem_strdup(&c->mem, cfg->identify.token);
+    c->os = dgw_mem_strdup(&c->mem, cfg->identify.os);
+    c->browser = dgw_mem_strdup(&c->mem, cfg->identify.browser);
+    c->device = dgw_mem_strdup(&c->mem, cfg->identify.device);
+    c->presence = dgw_mem_strdup(&c->mem, cfg->identify.presence_json);
+    *err = DGW_ERR_NOMEM;
+    if (!c->url_copy || !c->token || (cfg->identify.os && !c->os) ||
+        (cfg->identify.browser && !c->browser) ||
+        (cfg->identify.device && !c->device) ||
+        (cfg->identify.presence_json && !c->presence))
+        goto fail;
+    /* Our copies replace the caller's pointers: nothing dangles later. */
+    c->cfg.url = c->url_copy;
+    c->cfg.identify.token = c->token;
+    c->cfg.identify.os = c->os;
+    c->cfg.identify.browser = c->browser;
+    c->cfg.identify.device = c->device;
+    c->cfg.identify.presence_json = c->presence;
+    c->cfg.allocator = NULL;
+
+    *err = dgw_rl_init(&c->rl, &c->mem, c->cfg.rate_limit_count,
+                       c->cfg.rate_limit_reserved, c->cfg.rate_limit_window_ms,
+                       c->cfg.send_queue_max);
+    if (*err != DGW_OK)
+        goto fail;
+
+    /* Refuse now an IDENTIFY that could never be sent. */
+    char probe[DGW_CMD_BUF];
+    dgw_jw w;
+    dgw_jw_init(&w, probe, sizeof probe);
+    dgw_cmd_identify(&c->cfg.identify, &w);
+    if (dgw_cmd_too_large(&w)) {
+        *err = DGW_ERR_SEND_TOO_LARGE;
+        goto fail;
+    }
+    *err = DGW_OK;
+    return c;
+fail:
+    dgw_conn_free(c);
+    return NULL;
+}
+
+void dgw_conn_free(dgw_conn *c)
+{
+    if (!c)
+        return;
+    dgw_decoder_free(&c->dec);
+    dgw_buf_free(&c->mem, &c->out);
+    dgw_buf_free(&c->mem, &c->http);
+    dgw_buf_free(&c->mem, &c->msg);
+    dgw_buf_free(&c->mem, &c->long_name);
+    if (c->rl.sent)
+        dgw_rl_free(&c->rl, &c->mem);
+    dgw_mem_strfree(&c->mem, c->resume_url);
+    dgw_mem_strfree(&c->mem, c->url_copy);
+    if (c->token) {
+        /* Do not leave the token in freed memory. */
+        volatile char *t = c->token;
+        for (size_t i = 0; t[i]; i++)
+            t[i] = 'x';
+    }
+    dgw_mem_strfree(&c->mem, c->token);
+    dgw_mem_strfree(&c->mem, c->os);
+    dgw_mem_strfree(&c->mem, c->browser);
+    dgw_mem_strfree(&c->mem, c->device);
+    dgw_mem_strfree(&c->mem, c->presence);
+    dgw_mem mem = c->mem;
+    dgw_mem_free(&mem, c, sizeof *c);
+}
+
+void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep)
+{
+    if (!ep)
+        return;
+    if (!c) {
+        memset(ep, 0, sizeof *ep);
+        return;
+    }
+    ep->host = c->current_url.host;
+    ep->port = c->current_url.port;
+    ep->tls = c->current_url.tls;
+}
+
+dgw_state dgw_conn_state(const dgw_conn *c)
+{
+    return c ? c->state : DGW_STATE_IDLE;
+}
+
+const char *dgw_conn_last_error(const dgw_conn *c)
+{
+    return c ? c->errmsg : "";
+}
+
+const char *dgw_conn_session_id(const dgw_conn *c)
+{
+    return c && dgw_has_session(c) ? c->session_id : NULL;
+}
+
+const char *dgw_conn_resume_url(const dgw_conn *c)
+{
+    return c && dgw_has_session(c) ? c->resume_url : NULL;
+}
+
+int64_t dgw_conn_last_seq(const dgw_conn *c) { return c ? c->seq : -1; }
+
+bool dgw_conn_can_resume(const dgw_conn *c)
+{
+    return c && dgw_has_session(c);
+}
+
+uint32_t dgw_conn_heartbeat_interval(const dgw_conn *c)
+{
+    return c ? c->hb.interval : 0;
+}
+
+int64_t dgw_conn_latency(const dgw_conn *c) { return c ? c->hb.latency : -1; }
+
+size_t dgw_conn_memory(const dgw_conn *c) { return c ? c->mem.in_use : 0; }

@@ -155,6 +155,7 @@ static void record_event(ts *t, const dgw_event *e)
     r->fatal = e->fatal;
     r->by_server = e->closed_by_server;
     r->close_code = e->close_code;
+    r->dropped = e->dropped;
     if (e->close_reason && e->close_reason_len < sizeof r->reason) {
         memcpy(r->reason, e->close_reason, e->close_reason_len);
         r->reason[e->close_reason_len] = '\0';
@@ -244,6 +245,9 @@ void ts_collect(ts *t)
 
 void ts_start(ts *t)
 {
+    /* A new connection: ACKs on their way over the old one are lost. */
+    t->nack_due = 0;
+    t->beats_acked = ts_count_op(t, 1, 0);
     t->request[0] = '\0';
     t->wire_len = 0;
     reset_compressor(t);
@@ -517,13 +521,17 @@ void ts_server_close(ts *t, uint16_t code, const char *reason)
     ts_send_frame(t, true, 8, p, n);
 }
 
-/* Schedules an ACK for every beat the client sent since the last look. */
-static void note_beats(ts *t, size_t *beats)
+/* Schedules an ACK for every beat not answered yet, rtt_ms after it left. */
+static void note_beats(ts *t)
 {
-    size_t b = ts_count_op(t, 1, 0);
-    for (; *beats < b; (*beats)++) {
+    for (size_t i = 0, n = 0; i < t->nout; i++) {
+        if (t->out[i].opcode != 1 || ts_op_of(&t->out[i]) != 1)
+            continue;
+        if (n++ < t->beats_acked)
+            continue;
         cr_assert_lt(t->nack_due, sizeof t->ack_due / sizeof t->ack_due[0]);
-        t->ack_due[t->nack_due++] = t->now + t->rtt_ms;
+        t->ack_due[t->nack_due++] = t->out[i].at + t->rtt_ms;
+        t->beats_acked++;
     }
 }
 
@@ -542,11 +550,10 @@ static void deliver_acks(ts *t)
 void ts_advance_acking(ts *t, uint64_t ms)
 {
     uint64_t target = t->now + ms;
-    size_t beats = ts_count_op(t, 1, 0);
     for (int guard = 0; guard < 10000000; guard++) {
-        note_beats(t, &beats);
+        note_beats(t);
         deliver_acks(t);
-        note_beats(t, &beats);
+        note_beats(t);
         uint64_t next = dgw_conn_next_timeout(t->c);
         if (t->nack_due && t->ack_due[0] < next)
             next = t->ack_due[0];
@@ -561,7 +568,7 @@ void ts_advance_acking(ts *t, uint64_t ms)
     t->now = target;
     dgw_conn_handle_timeout(t->c, t->now);
     ts_collect(t);
-    note_beats(t, &beats);
+    note_beats(t);
     deliver_acks(t);
 }
 

@@ -29,6 +29,7 @@ typedef struct ts_event {
     uint32_t interval, latency;
     bool resumable, fatal, by_server;
     uint16_t close_code;
+    uint32_t dropped;       /* COMMANDS_DROPPED */
     dgw_err error;
     int http_status;
     char *body;
@@ -67,6 +68,7 @@ typedef struct ts {
     uint64_t rtt_ms;
     uint64_t ack_due[64];   /* ACKs on their way, in order */
     size_t nack_due;
+    size_t beats_acked;     /* client beats the server has answered */
     long fail_after;        /* fail the Nth allocation (-1: never) */
     dgw_allocator allocator;
 } ts;
@@ -130,8 +132,8 @@ size_t ts_count_events(const ts *t, dgw_event_type type);
 void ts_send_frame(ts *t, bool fin, uint8_t opcode, const void *p, size_t n);
 /* Sends a close frame from the server: code 0 means an empty payload. */
 void ts_server_close(ts *t, uint16_t code, const char *reason);
-/* Like ts_advance(), but answers every heartbeat the client sends with an
- * ACK t->rtt_ms after it was sent. */
+/* Like ts_advance(), but answers every heartbeat the client has sent (also
+ * before the call) with an ACK t->rtt_ms after it was sent. */
 void ts_advance_acking(ts *t, uint64_t ms);
 /* Count of client frames with this WebSocket opcode since index `from`. */
 size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from);

@@ -95,6 +95,29 @@ const char *dgw_input_name(dgw_input in)
     return (unsigned)in < IN__COUNT && names[in] ? names[in] : "?";
 }
 
+const char *dgw_state_timers(dgw_state s)
+{
+    /* What dgw_conn_next_timeout() can return in each state ("\\n":
+     * a line break in the diagram's dot label). */
+    switch (s) {
+    case DGW_STATE_UPGRADING:
+    case DGW_STATE_WAIT_HELLO:
+        return "handshake_timeout";
+    case DGW_STATE_IDENTIFYING:
+        return "heartbeat (first jittered, regular, deferred),\\n"
+               "ready_timeout after IDENTIFY, IDENTIFY delay\\n"
+               "(INVALID_SESSION 1-5 s, 5 s window), send queue";
+    case DGW_STATE_RESUMING:
+        return "heartbeat, ready_timeout, send queue";
+    case DGW_STATE_CONNECTED:
+        return "heartbeat, send queue";
+    case DGW_STATE_CLOSING:
+        return "close_timeout";
+    default:
+        return NULL;
+    }
+}
+
 static const dgw_edge *find_edge(dgw_state s, dgw_input in)
 {
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)

@@ -88,6 +88,8 @@ typedef struct dgw_edge {
  * and the tool that draws it. */
 const dgw_edge *dgw_transitions(size_t *n);
 const char *dgw_input_name(dgw_input in);
+/* The timers that can run in a state, for the diagram (NULL: none). */
+const char *dgw_state_timers(dgw_state s);
 
 /* The details an input carries. */
 typedef struct dgw_in {

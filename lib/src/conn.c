@@ -150,7 +150,7 @@ dgw_err dgw_set_error(dgw_conn *c, dgw_err err, const char *a, const char *b)
     return err;
 }
 
-dgw_evslot *dgw_push_event(dgw_conn *c, dgw_event_type type)
+dgw_event *dgw_push_event(dgw_conn *c, dgw_event_type type)
 {
     /* An input queues at most three events and decoding stops at the
      * first, so the ring cannot fill; were it ever to, the oldest event
@@ -161,11 +161,11 @@ dgw_evslot *dgw_push_event(dgw_conn *c, dgw_event_type type)
         c->ev_count--;
     }
     c->ev_count++;
-    dgw_evslot *s = &c->evq[i];
-    memset(s, 0, sizeof *s);
-    s->ev.type = type;
-    s->ev.seq = -1;
-    return s;
+    dgw_event *e = &c->evq[i];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    e->seq = -1;
+    return e;
 }
 
 bool dgw_has_session(const dgw_conn *c)
@@ -201,14 +201,14 @@ static void closed_event(dgw_conn *c, dgw_err err)
     c->close_err = err;
     if (c->reached_open && c->close_code == 0 && !c->close_sent)
         c->close_code = 1006;
-    dgw_evslot *s = dgw_push_event(c, DGW_EV_CLOSED);
-    s->ev.close_code = c->close_code;
-    s->ev.close_reason = c->close_reason;
-    s->ev.close_reason_len = c->close_reason_len;
-    s->ev.closed_by_server = c->closed_by_server;
-    s->ev.fatal = c->fatal;
-    s->ev.resumable = dgw_has_session(c);
-    s->ev.error = err;
+    dgw_event *s = dgw_push_event(c, DGW_EV_CLOSED);
+    s->close_code = c->close_code;
+    s->close_reason = c->close_reason;
+    s->close_reason_len = c->close_reason_len;
+    s->closed_by_server = c->closed_by_server;
+    s->fatal = c->fatal;
+    s->resumable = dgw_has_session(c);
+    s->error = err;
 }
 
 /* Our close frame. A failure to queue it leaves nothing to wait for. */
@@ -263,15 +263,15 @@ static void fail_now(dgw_conn *c, dgw_state from, dgw_err err, uint16_t code,
     closed_event(c, err);
 }
 
-static dgw_evslot *payload_event(dgw_conn *c, dgw_event_type type,
+static dgw_event *payload_event(dgw_conn *c, dgw_event_type type,
                                  const dgw_in *in)
 {
-    dgw_evslot *s = dgw_push_event(c, type);
-    s->ev.op = in->msg->op;
-    s->ev.data = in->msg->d.p;
-    s->ev.data_len = in->msg->d.n;
-    s->ev.payload = in->payload;
-    s->ev.payload_len = in->payload_len;
+    dgw_event *s = dgw_push_event(c, type);
+    s->op = in->msg->op;
+    s->data = in->msg->d.p;
+    s->data_len = in->msg->d.n;
+    s->payload = in->payload;
+    s->payload_len = in->payload_len;
     return s;
 }
 
@@ -280,13 +280,13 @@ static dgw_err dispatch_event(dgw_conn *c, const dgw_in *in)
     const dgw_gw_msg *m = in->msg;
     if (m->seq >= 0)
         c->seq = m->seq;
-    dgw_evslot *s = payload_event(c, DGW_EV_DISPATCH, in);
-    s->ev.seq = m->seq;
+    dgw_event *s = payload_event(c, DGW_EV_DISPATCH, in);
+    s->seq = m->seq;
     if (!m->t.n)
         return DGW_OK;
     /* The unescaped name is never longer than its JSON form. */
-    char *dst = s->name;
-    size_t cap = sizeof s->name;
+    char *dst = c->name;
+    size_t cap = sizeof c->name;
     if (m->t.n >= cap) {
         if (dgw_buf_reserve(&c->mem, &c->long_name, m->t.n, m->t.n + 1) !=
             DGW_OK)
@@ -299,8 +299,8 @@ static dgw_err dispatch_event(dgw_conn *c, const dgw_in *in)
     if (len < 0)
         return dgw_set_error(c, DGW_ERR_PAYLOAD,
                              "dispatch event name is malformed", NULL);
-    s->ev.name = dst;
-    s->ev.name_len = (size_t)len;
+    s->name = dst;
+    s->name_len = (size_t)len;
     return DGW_OK;
 }
 
@@ -375,8 +375,8 @@ static void start_heartbeat(dgw_conn *c, const dgw_gw_msg *m)
 
 static void hello_event(dgw_conn *c, const dgw_in *in)
 {
-    dgw_evslot *s = payload_event(c, DGW_EV_HELLO, in);
-    s->ev.heartbeat_interval_ms = in->msg->heartbeat_interval;
+    dgw_event *s = payload_event(c, DGW_EV_HELLO, in);
+    s->heartbeat_interval_ms = in->msg->heartbeat_interval;
 }
 
 /* READY names the session and where to resume it. A resume URL whose
@@ -470,12 +470,12 @@ static void rejected(dgw_conn *c)
         body = (size_t)r->content_length;
     if (body > c->cfg.max_http_body_size)
         body = c->cfg.max_http_body_size;
-    dgw_evslot *s = dgw_push_event(c, DGW_EV_REJECTED);
-    s->ev.http_status = r->status;
-    s->ev.http_headers = base + r->fields_off;
-    s->ev.http_headers_len = r->fields_len;
-    s->ev.http_body = base + r->head_len;
-    s->ev.http_body_len = body;
+    dgw_event *s = dgw_push_event(c, DGW_EV_REJECTED);
+    s->http_status = r->status;
+    s->http_headers = base + r->fields_off;
+    s->http_headers_len = r->fields_len;
+    s->http_body = base + r->head_len;
+    s->http_body_len = body;
     c->retry_after_ms = retry_after_ms(c);
     char code[4] = {(char)('0' + r->status / 100 % 10),
                     (char)('0' + r->status / 10 % 10),
@@ -581,8 +581,8 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         return dispatch_event(c, in);
     case IN_ACK: {
         int64_t rtt = dgw_hb_acked(&c->hb, c->now);
-        dgw_evslot *s = payload_event(c, DGW_EV_HEARTBEAT_ACK, in);
-        s->ev.latency_ms = rtt < 0 ? 0 : rtt > UINT32_MAX ? UINT32_MAX
+        dgw_event *s = payload_event(c, DGW_EV_HEARTBEAT_ACK, in);
+        s->latency_ms = rtt < 0 ? 0 : rtt > UINT32_MAX ? UINT32_MAX
                                                           : (uint32_t)rtt;
         return DGW_OK;
     }
@@ -614,13 +614,13 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         payload_event(c, DGW_EV_RECONNECT, in);
         return begin_close(c, DGW_CLOSE_RESUMABLE, "reconnect requested");
     case IN_INVALID_RESUME:
-        payload_event(c, DGW_EV_INVALID_SESSION, in)->ev.resumable = true;
+        payload_event(c, DGW_EV_INVALID_SESSION, in)->resumable = true;
         return begin_close(c, DGW_CLOSE_RESUMABLE, "resuming");
     case IN_INVALID_NEW:
         /* A fresh IDENTIFY after a random 1-5 s (Discord's docs), on this
          * connection if it stays open, else on the next one. Nothing but
          * heartbeats goes out before it. */
-        payload_event(c, DGW_EV_INVALID_SESSION, in)->ev.resumable =
+        payload_event(c, DGW_EV_INVALID_SESSION, in)->resumable =
             m->resumable;
         clear_session(c);
         c->session_sent = false;

@@ -32,15 +32,11 @@
 #include "ws.h"
 
 #define DGW_EVQ_LEN 8         /* events one input can queue, with room */
-#define DGW_NAME_INLINE 64    /* event names this long live in the slot */
+#define DGW_NAME_INLINE 64    /* event names shorter than this live inline */
 #define DGW_ERRMSG_MAX 200
 #define DGW_KEEP_CAP 4096     /* buffers larger than this are freed when idle */
 #define DGW_OUT_MAX (1u << 20) /* unwritten output the caller may leave */
 
-typedef struct dgw_evslot {
-    dgw_event ev;
-    char name[DGW_NAME_INLINE];
-} dgw_evslot;
 
 /* What moves the state machine: every transition has one of these. */
 typedef enum dgw_input {
@@ -133,7 +129,10 @@ struct dgw_conn {
     dgw_err call_err;
 
     /* events */
-    dgw_evslot evq[DGW_EVQ_LEN];
+    dgw_event evq[DGW_EVQ_LEN];
+    /* The name of the one dispatch event that can be pending (decoding
+     * stops at it): here when short, in long_name otherwise. */
+    char name[DGW_NAME_INLINE];
     unsigned ev_head, ev_count;
 
     /* session */
@@ -183,7 +182,7 @@ void dgw_step(dgw_conn *c, const dgw_in *in);
 dgw_err dgw_set_error(dgw_conn *c, dgw_err err, const char *a, const char *b);
 uint32_t dgw_random_u32(dgw_conn *c);
 bool dgw_has_session(const dgw_conn *c);
-dgw_evslot *dgw_push_event(dgw_conn *c, dgw_event_type type);
+dgw_event *dgw_push_event(dgw_conn *c, dgw_event_type type);
 
 /* send.c */
 typedef enum dgw_send_kind {

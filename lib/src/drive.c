@@ -380,7 +380,7 @@ bool dgw_conn_poll_event(dgw_conn *c, dgw_event *ev)
         release_message(c);
         return false;
     }
-    *ev = c->evq[c->ev_head].ev;
+    *ev = c->evq[c->ev_head];
     c->ev_head = (c->ev_head + 1) % DGW_EVQ_LEN;
     c->ev_count--;
     return true;

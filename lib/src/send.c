@@ -64,7 +64,7 @@ void dgw_send_drop_queue(dgw_conn *c)
         return;
     while (dgw_rl_peek(&c->rl))
         dgw_rl_pop(&c->rl, &c->mem);
-    dgw_push_event(c, DGW_EV_COMMANDS_DROPPED)->ev.dropped = n;
+    dgw_push_event(c, DGW_EV_COMMANDS_DROPPED)->dropped = n;
 }
 
 uint64_t dgw_send_next_due(const dgw_conn *c)

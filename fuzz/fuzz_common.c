@@ -475,7 +475,7 @@ static void touch(fz_peer *p, const void *b, size_t n)
 static void check_event(fz_peer *p, const dgw_event *e)
 {
     dgw_state st = dgw_conn_state(p->c);
-    FZ_CHECK(e->type > DGW_EV_NONE && e->type <= DGW_EV_COMMANDS_DROPPED,
+    FZ_CHECK(e->type > DGW_EV_NONE && e->type <= DGW_EV_IDENTIFY_WANTED,
              "event type %d", (int)e->type);
     FZ_CHECK(p->nclosed == 0, "event %d after DGW_EV_CLOSED", (int)e->type);
     p->nevents++;
@@ -502,6 +502,11 @@ static void check_event(fz_peer *p, const dgw_event *e)
         return;
     case DGW_EV_COMMANDS_DROPPED:
         FZ_CHECK(e->dropped > 0, "COMMANDS_DROPPED of nothing");
+        return;
+    case DGW_EV_IDENTIFY_WANTED:
+        FZ_CHECK(st == DGW_STATE_IDENTIFYING || st == DGW_STATE_CLOSING ||
+                     st == DGW_STATE_CLOSED,
+                 "IDENTIFY_WANTED in state %s", dgw_state_name(st));
         return;
     case DGW_EV_CLOSED:
         p->nclosed++;

@@ -479,6 +479,7 @@ static bool drain_events(app *a, bool *closed)
             logmsg(LOG_WARN, "%" PRIu32 " queued commands dropped: the session they "
                    "belonged to ended", ev.dropped);
             break;
+        case DGW_EV_IDENTIFY_WANTED: /* only with identify_gate, not used here */
         case DGW_EV_NONE:
             break;
         }

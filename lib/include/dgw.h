@@ -164,6 +164,15 @@ typedef struct dgw_config {
     uint32_t rate_limit_window_ms; /* [60000] */
     uint32_t rate_limit_reserved; /* slots only heartbeats may use [5] */
     uint32_t send_queue_max;    /* commands held while they cannot go [64] */
+
+    /* The IDENTIFY gate, for callers that pace IDENTIFYs across shards
+     * (max_concurrency buckets). When true, the connection never sends
+     * IDENTIFY by itself: when one is due (first connect, after
+     * INVALID_SESSION d=false, after 4003/4007/4009) it queues
+     * DGW_EV_IDENTIFY_WANTED and waits, heartbeating, for
+     * dgw_conn_identify_permit(). RESUME needs no permit. The caller then
+     * paces alone: identify_interval_ms is not applied. */
+    bool identify_gate;
 } dgw_config;
 
 /* ------------------------------------------------------------------------ */
@@ -275,7 +284,9 @@ typedef enum dgw_event_type {
     DGW_EV_INVALID_SESSION, /* op 9: resumable says which way */
     DGW_EV_PAYLOAD,         /* any other op the library does not act on */
     DGW_EV_CLOSED,          /* transport done: close the socket now */
-    DGW_EV_COMMANDS_DROPPED /* queued commands were dropped: `dropped` */
+    DGW_EV_COMMANDS_DROPPED, /* queued commands were dropped: `dropped` */
+    DGW_EV_IDENTIFY_WANTED  /* (identify_gate) IDENTIFY waits for
+                               dgw_conn_identify_permit() */
 } dgw_event_type;
 
 /* Slices point into the connection's buffers: valid until the next
@@ -318,6 +329,9 @@ typedef struct dgw_event {
 
     /* COMMANDS_DROPPED */
     uint32_t dropped;       /* commands accepted with DGW_OK, never sent */
+
+    /* CLOSED: what ended the attempt (also counted in dgw_stats). */
+    int end_cause;          /* a dgw_end_cause */
 } dgw_event;
 
 /* Takes the next event. Returns false when there is none. It only hands
@@ -425,6 +439,99 @@ DGW_API dgw_err dgw_conn_close(dgw_conn *c, uint16_t code, const char *reason,
  * close code forbids reconnecting. */
 DGW_API dgw_err dgw_conn_reconnect(dgw_conn *c, uint64_t now_ms,
                                    uint32_t *wait_ms);
+
+/* (identify_gate) Lets the IDENTIFY that DGW_EV_IDENTIFY_WANTED announced
+ * go now: it is sent at once, ahead of any queued command, and the caller
+ * counts it against its bucket. Errors: DGW_ERR_STATE when no IDENTIFY is
+ * waiting (it was never wanted, already sent, or the connection closed:
+ * then the next connection asks again). */
+DGW_API dgw_err dgw_conn_identify_permit(dgw_conn *c, uint64_t now_ms);
+
+/* Gives a new connection (or one in DGW_STATE_IDLE) a session saved from an
+ * earlier process, so that its next start() RESUMEs instead of spending a
+ * session start: session_id and seq from dgw_conn_session_id() and
+ * dgw_conn_last_seq() (seq < 0: none), resume_url from
+ * dgw_conn_resume_url() (NULL: the gateway URL; one whose scheme differs
+ * from the gateway URL's is ignored, as from READY). If the gateway no
+ * longer knows the session it answers INVALID_SESSION and the connection
+ * IDENTIFYs (through the gate when it is on). Errors:
+ * DGW_ERR_INVALID_ARGUMENT (session_id empty, over 127 bytes or not UTF-8),
+ * DGW_ERR_STATE (not IDLE), DGW_ERR_NOMEM. */
+DGW_API dgw_err dgw_conn_restore_session(dgw_conn *c, const char *session_id,
+                                         int64_t seq, const char *resume_url);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                                */
+
+/* What ended an attempt (dgw_event.end_cause, dgw_stats.ended_by). */
+typedef enum dgw_end_cause {
+    DGW_END_SERVER_CLOSE,   /* the server's close frame (its code decides) */
+    DGW_END_RECONNECT,      /* op 7 RECONNECT */
+    DGW_END_INVALID_SESSION, /* op 9 d=true (d=false stays connected) */
+    DGW_END_ZOMBIE,         /* no heartbeat ACK */
+    DGW_END_TIMEOUT,        /* upgrade, HELLO, READY/RESUMED or close timed out */
+    DGW_END_EOF,            /* the transport ended without a close frame */
+    DGW_END_REJECTED,       /* the upgrade was answered with another status */
+    DGW_END_ERROR,          /* a protocol error, or no memory */
+    DGW_END_CALLER,         /* dgw_conn_close() */
+    DGW_END__COUNT
+} dgw_end_cause;
+
+/* Counters of one connection object over its whole life (all attempts).
+ * Reading them costs a copy; nothing is counted that the connection does
+ * not do anyway. */
+typedef struct dgw_stats {
+    uint64_t attempts;          /* start() calls */
+    uint64_t identifies;        /* IDENTIFYs sent (session starts spent) */
+    uint64_t resumes;           /* RESUMEs sent */
+    uint64_t ended_by[DGW_END__COUNT]; /* attempts ended, by cause */
+    uint64_t bytes_in;          /* bytes taken by dgw_conn_recv() */
+    uint64_t bytes_out;         /* bytes consumed from the output */
+    uint64_t payload_bytes_in;  /* received payloads, inflated */
+    uint64_t events;            /* payload events delivered (HELLO,
+                                   DISPATCH, ACK, RECONNECT, ...) */
+    uint64_t dispatches;
+    uint64_t commands_sent;     /* caller commands that went out */
+    uint64_t commands_queued;   /* ... that waited in the queue first */
+    uint64_t commands_dropped;  /* ... accepted, then dropped with their
+                                   session */
+    uint64_t heartbeats_sent;
+    uint64_t heartbeats_acked;
+    int64_t latency_ms;         /* last heartbeat round trip, -1 none */
+    int64_t latency_avg_ms;     /* smoothed (1/8 weight per sample), -1 */
+} dgw_stats;
+
+/* Copies the connection's counters into *out. */
+DGW_API void dgw_conn_stats(const dgw_conn *c, dgw_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Sharding                                                                  */
+
+/* The shard a guild's events go to: (guild_id >> 22) % num_shards.
+ * num_shards 0 gives 0. */
+DGW_API uint32_t dgw_shard_for_guild(uint64_t guild_id, uint32_t num_shards);
+
+/* The IDENTIFY bucket of a shard: shard_id % max_concurrency. Shards of a
+ * bucket IDENTIFY at most once per 5 s together; buckets are independent.
+ * max_concurrency 0 counts as 1. */
+DGW_API uint32_t dgw_shard_bucket(uint32_t shard_id, uint32_t max_concurrency);
+
+/* The body of GET /gateway/bot. */
+typedef struct dgw_gateway_bot {
+    char url[256];              /* "wss://gateway.discord.gg" */
+    uint32_t shards;            /* recommended shard count (>= 1) */
+    uint32_t total;             /* session_start_limit.total */
+    uint32_t remaining;         /* ... .remaining: IDENTIFYs left */
+    uint64_t reset_after_ms;    /* ... .reset_after */
+    uint32_t max_concurrency;   /* ... .max_concurrency (>= 1) */
+} dgw_gateway_bot;
+
+/* Parses a /gateway/bot body. DGW_OK, or DGW_ERR_INVALID_ARGUMENT with
+ * *why (not NULL) naming the field that is missing, of the wrong type or out
+ * of range (a URL over 255 bytes, shards or max_concurrency 0). Unknown
+ * fields are ignored. */
+DGW_API dgw_err dgw_parse_gateway_bot(const char *json, size_t len,
+                                      dgw_gateway_bot *out, const char **why);
 
 /* ------------------------------------------------------------------------ */
 /* State and helpers                                                         */

@@ -196,9 +196,10 @@ static uint64_t deadline(const dgw_conn *c, uint32_t ms)
 
 /* ---- actions -------------------------------------------------------- */
 
-static void closed_event(dgw_conn *c, dgw_err err)
+static void closed_event(dgw_conn *c, dgw_err err, dgw_end_cause cause)
 {
     c->close_err = err;
+    c->stats.ended_by[cause]++;
     if (c->reached_open && c->close_code == 0 && !c->close_sent)
         c->close_code = 1006;
     dgw_event *s = dgw_push_event(c, DGW_EV_CLOSED);
@@ -209,6 +210,7 @@ static void closed_event(dgw_conn *c, dgw_err err)
     s->fatal = c->fatal;
     s->resumable = dgw_has_session(c);
     s->error = err;
+    s->end_cause = (int)cause;
 }
 
 /* Our close frame. A failure to queue it leaves nothing to wait for. */
@@ -231,8 +233,10 @@ static dgw_err send_close(dgw_conn *c, uint16_t code, const char *reason,
 }
 
 /* We close first and wait for the server's answer (CLOSING). */
-static dgw_err begin_close(dgw_conn *c, uint16_t code, const char *reason)
+static dgw_err begin_close(dgw_conn *c, uint16_t code, const char *reason,
+                           dgw_end_cause cause)
 {
+    c->closing_cause = cause;
     size_t rl = reason ? strlen(reason) : 0;
     if (rl > sizeof c->close_reason)
         rl = sizeof c->close_reason;
@@ -248,8 +252,9 @@ static dgw_err begin_close(dgw_conn *c, uint16_t code, const char *reason)
 /* A failure ends the transport at once: a peer that broke the protocol or
  * stopped answering does not get to hold us in CLOSING. It still gets a
  * close frame saying why, when the WebSocket is open. */
-static void fail_now(dgw_conn *c, dgw_state from, dgw_err err, uint16_t code,
-                     const char *why, const char *why2)
+static void fail_now(dgw_conn *c, dgw_state from, dgw_end_cause cause,
+                     dgw_err err, uint16_t code, const char *why,
+                     const char *why2)
 {
     dgw_set_error(c, err, why, why2);
     c->call_err = err;
@@ -260,13 +265,14 @@ static void fail_now(dgw_conn *c, dgw_state from, dgw_err err, uint16_t code,
         if (open && code)
             send_close(c, code, NULL, 0); /* best effort */
     }
-    closed_event(c, err);
+    closed_event(c, err, cause);
 }
 
 static dgw_event *payload_event(dgw_conn *c, dgw_event_type type,
                                  const dgw_in *in)
 {
     dgw_event *s = dgw_push_event(c, type);
+    c->stats.events++;
     s->op = in->msg->op;
     s->data = in->msg->d.p;
     s->data_len = in->msg->d.n;
@@ -280,6 +286,7 @@ static dgw_err dispatch_event(dgw_conn *c, const dgw_in *in)
     const dgw_gw_msg *m = in->msg;
     if (m->seq >= 0)
         c->seq = m->seq;
+    c->stats.dispatches++;
     dgw_event *s = payload_event(c, DGW_EV_DISPATCH, in);
     s->seq = m->seq;
     if (!m->t.n)
@@ -319,20 +326,30 @@ static dgw_err send_heartbeat(dgw_conn *c, bool regular)
     dgw_jw_init(&w, buf, sizeof buf);
     dgw_cmd_heartbeat(c->seq, &w);
     dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_HEARTBEAT);
-    if (e == DGW_OK)
+    if (e == DGW_OK) {
         dgw_hb_sent(&c->hb, c->now, regular);
+        c->stats.heartbeats_sent++;
+    }
     return e;
 }
 
 /* IDENTIFY is sent once its delays are over (INVALID_SESSION's 1-5 s, the
  * 5 s between two IDENTIFYs) and a slot is free; until then it is pending
- * and dgw_conn_next_timeout() says when to look again. */
+ * and dgw_conn_next_timeout() says when to look again. Behind the gate, it
+ * then also waits for the caller's permit, asked for once. */
 static dgw_err try_identify(dgw_conn *c)
 {
     c->identify_pending = true;
     if (c->now < c->identify_not_before ||
         !dgw_send_slot(c, DGW_SEND_SESSION))
         return DGW_OK;
+    if (c->cfg.identify_gate && !c->identify_permitted) {
+        if (!c->identify_wanted) {
+            c->identify_wanted = true;
+            dgw_push_event(c, DGW_EV_IDENTIFY_WANTED);
+        }
+        return DGW_OK;
+    }
     char buf[DGW_CMD_BUF];
     dgw_jw w;
     dgw_jw_init(&w, buf, sizeof buf);
@@ -341,9 +358,12 @@ static dgw_err try_identify(dgw_conn *c)
     if (e != DGW_OK)
         return e;
     c->identify_pending = false;
+    c->identify_wanted = c->identify_permitted = false;
     c->session_sent = true;
+    c->stats.identifies++;
     c->last_identify = c->now;
-    c->identify_not_before = c->now + c->cfg.identify_interval_ms;
+    if (!c->cfg.identify_gate)
+        c->identify_not_before = c->now + c->cfg.identify_interval_ms;
     c->ready_deadline = deadline(c, c->cfg.ready_timeout_ms);
     return dgw_send_flush(c);
 }
@@ -361,6 +381,7 @@ static dgw_err send_resume(dgw_conn *c)
     if (e != DGW_OK)
         return e;
     c->session_sent = true;
+    c->stats.resumes++;
     c->ready_deadline = deadline(c, c->cfg.ready_timeout_ms);
     return dgw_send_flush(c);
 }
@@ -428,13 +449,15 @@ static void server_close(dgw_conn *c, const dgw_in *in)
             clear_session(c);
         send_close(c, in->code, NULL, 0);
     }
-    closed_event(c, c->close_err);
+    closed_event(c, c->close_err,
+                 c->close_sent && !c->closed_by_server ? c->closing_cause
+                                                       : DGW_END_SERVER_CLOSE);
 }
 
 static void eof(dgw_conn *c, dgw_state from)
 {
     if (from == DGW_STATE_CLOSING) {
-        closed_event(c, c->close_err);
+        closed_event(c, c->close_err, c->closing_cause);
         return;
     }
     dgw_err err = DGW_ERR_EOF;
@@ -448,7 +471,7 @@ static void eof(dgw_conn *c, dgw_state from)
         what = "connection ended inside a message";
     }
     dgw_set_error(c, err, what, NULL);
-    closed_event(c, err);
+    closed_event(c, err, DGW_END_EOF);
 }
 
 /* Retry-After on a rejected upgrade (RFC 9110 10.2.3), honoured up to an
@@ -482,12 +505,12 @@ static void rejected(dgw_conn *c)
                     (char)('0' + r->status % 10), 0};
     dgw_set_error(c, DGW_ERR_REJECTED, "upgrade rejected with HTTP status ",
                   code);
-    closed_event(c, DGW_ERR_REJECTED);
+    closed_event(c, DGW_ERR_REJECTED, DGW_END_REJECTED);
 }
 
 /* Where the next (or current) attempt goes: the resume URL while a session
  * can be resumed there, else the gateway URL. */
-static void pick_url(dgw_conn *c)
+void dgw_conn_pick_url(dgw_conn *c)
 {
     c->current_url = c->gateway_url;
     c->current_is_resume = false;
@@ -526,7 +549,7 @@ static uint32_t next_wait(dgw_conn *c)
     wait = later(wait, c->retry_after_ms);
     if (!dgw_has_session(c) && c->identify_not_before > c->now)
         wait = later(wait, c->identify_not_before - c->now);
-    pick_url(c);
+    dgw_conn_pick_url(c);
     return wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
 }
 
@@ -538,6 +561,7 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
     const dgw_gw_msg *m = in->msg;
     switch (in->kind) {
     case IN_START:
+        c->stats.attempts++;
         c->handshake_deadline = deadline(c, c->cfg.handshake_timeout_ms);
         return DGW_OK;
     case IN_UPGRADED:
@@ -581,6 +605,15 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         return dispatch_event(c, in);
     case IN_ACK: {
         int64_t rtt = dgw_hb_acked(&c->hb, c->now);
+        if (rtt >= 0) {
+            c->stats.heartbeats_acked++;
+            c->stats.latency_ms = rtt;
+            c->stats.latency_avg_ms =
+                c->stats.latency_avg_ms < 0
+                    ? rtt
+                    : c->stats.latency_avg_ms +
+                          (rtt - c->stats.latency_avg_ms) / 8;
+        }
         dgw_event *s = payload_event(c, DGW_EV_HEARTBEAT_ACK, in);
         s->latency_ms = rtt < 0 ? 0 : rtt > UINT32_MAX ? UINT32_MAX
                                                           : (uint32_t)rtt;
@@ -594,28 +627,30 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
     case IN_FLUSH_DUE:
         return dgw_send_flush(c);
     case IN_ZOMBIE:
-        fail_now(c, from, DGW_ERR_ZOMBIE, DGW_CLOSE_RESUMABLE,
+        fail_now(c, from, DGW_END_ZOMBIE, DGW_ERR_ZOMBIE, DGW_CLOSE_RESUMABLE,
                  "no heartbeat ACK for a whole interval (zombie connection)",
                  NULL);
         return DGW_OK;
     case IN_READY_TIMEOUT:
-        fail_now(c, from, DGW_ERR_TIMEOUT, DGW_CLOSE_RESUMABLE,
+        fail_now(c, from, DGW_END_TIMEOUT, DGW_ERR_TIMEOUT, DGW_CLOSE_RESUMABLE,
                  from == DGW_STATE_RESUMING ? "no RESUMED in time"
                                             : "no READY in time",
                  NULL);
         return DGW_OK;
     case IN_HANDSHAKE_TIMEOUT:
-        fail_now(c, from, DGW_ERR_TIMEOUT, DGW_CLOSE_RESUMABLE,
+        fail_now(c, from, DGW_END_TIMEOUT, DGW_ERR_TIMEOUT, DGW_CLOSE_RESUMABLE,
                  from == DGW_STATE_UPGRADING ? "no upgrade response in time"
                                              : "no HELLO in time",
                  NULL);
         return DGW_OK;
     case IN_RECONNECT_OP:
         payload_event(c, DGW_EV_RECONNECT, in);
-        return begin_close(c, DGW_CLOSE_RESUMABLE, "reconnect requested");
+        return begin_close(c, DGW_CLOSE_RESUMABLE, "reconnect requested",
+                           DGW_END_RECONNECT);
     case IN_INVALID_RESUME:
         payload_event(c, DGW_EV_INVALID_SESSION, in)->resumable = true;
-        return begin_close(c, DGW_CLOSE_RESUMABLE, "resuming");
+        return begin_close(c, DGW_CLOSE_RESUMABLE, "resuming",
+                           DGW_END_INVALID_SESSION);
     case IN_INVALID_NEW:
         /* A fresh IDENTIFY after a random 1-5 s (Discord's docs), on this
          * connection if it stays open, else on the next one. Nothing but
@@ -644,23 +679,23 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
             if (in->code == 1000 || in->code == 1001)
                 clear_session(c);
             c->close_code = 0;
-            closed_event(c, DGW_OK);
+            closed_event(c, DGW_OK, DGW_END_CALLER);
             return DGW_OK;
         }
-        return begin_close(c, in->code, in->why);
+        return begin_close(c, in->code, in->why, DGW_END_CALLER);
     case IN_SERVER_CLOSE:
         server_close(c, in);
         return DGW_OK;
     case IN_CLOSE_TIMEOUT:
         dgw_set_error(c, DGW_ERR_TIMEOUT,
                       "the server did not answer our close frame", NULL);
-        closed_event(c, DGW_ERR_TIMEOUT);
+        closed_event(c, DGW_ERR_TIMEOUT, c->closing_cause);
         return DGW_OK;
     case IN_EOF:
         eof(c, from);
         return DGW_OK;
     case IN_FAILURE:
-        fail_now(c, from, in->err, in->code, in->why, in->why2);
+        fail_now(c, from, DGW_END_ERROR, in->err, in->code, in->why, in->why2);
         return DGW_OK;
     case IN_RECONNECT:
         c->next_wait = next_wait(c);

@@ -46,7 +46,8 @@ typedef enum dgw_input {
     IN_HELLO_IDENTIFY,   /* first HELLO, no session */
     IN_HELLO_RESUME,     /* first HELLO, a session to resume */
     IN_HELLO_AGAIN,      /* a later HELLO */
-    IN_IDENTIFY_DUE,     /* timer: the IDENTIFY waited out its delay */
+    IN_IDENTIFY_DUE,     /* timer: the IDENTIFY waited out its delay, or
+                            (gate) the caller's permit */
     IN_READY,            /* dispatch READY */
     IN_RESUMED,          /* dispatch RESUMED */
     IN_DISPATCH,         /* any other dispatch */
@@ -146,6 +147,8 @@ struct dgw_conn {
     /* IDENTIFY and RESUME */
     bool session_sent;       /* IDENTIFY or RESUME is out on this connection */
     bool identify_pending;   /* IDENTIFY is due on this connection, waiting */
+    bool identify_wanted;    /* (gate) DGW_EV_IDENTIFY_WANTED was queued */
+    bool identify_permitted; /* (gate) the caller said go */
     uint64_t identify_not_before; /* INVALID_SESSION's wait, the 5 s window */
     uint64_t last_identify;  /* 0: never */
 
@@ -160,6 +163,7 @@ struct dgw_conn {
     bool closed_by_server;
     bool fatal;
     dgw_err close_err;
+    dgw_end_cause closing_cause; /* why we sent our close frame */
     char close_reason[123];
     size_t close_reason_len;
 
@@ -171,7 +175,7 @@ struct dgw_conn {
     uint32_t next_wait;      /* what reconnect() returns */
 
     dgw_ratelimit rl;
-    uint32_t dropped;        /* commands dropped, not yet reported */
+    dgw_stats stats;
     char errmsg[DGW_ERRMSG_MAX];
 };
 
@@ -182,6 +186,8 @@ void dgw_step(dgw_conn *c, const dgw_in *in);
 dgw_err dgw_set_error(dgw_conn *c, dgw_err err, const char *a, const char *b);
 uint32_t dgw_random_u32(dgw_conn *c);
 bool dgw_has_session(const dgw_conn *c);
+/* Points current_url at the next attempt's endpoint. */
+void dgw_conn_pick_url(dgw_conn *c);
 dgw_event *dgw_push_event(dgw_conn *c, dgw_event_type type);
 
 /* send.c */

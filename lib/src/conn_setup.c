@@ -87,6 +87,7 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     c->query = query_for[cfg->compress];
     c->seq = -1;
     c->hb.latency = -1;
+    c->stats.latency_ms = c->stats.latency_avg_ms = -1;
     c->state = DGW_STATE_IDLE;
     dgw_decoder_init(&c->dec, &c->mem, cfg->compress);
     dgw_ws_init(&c->ws, &c->mem, &c->msg, &c->dec, c->cfg.max_message_size,
@@ -161,6 +162,37 @@ void dgw_conn_free(dgw_conn *c)
     dgw_mem_strfree(&c->mem, c->presence);
     dgw_mem mem = c->mem;
     dgw_mem_free(&mem, c, sizeof *c);
+}
+
+dgw_err dgw_conn_restore_session(dgw_conn *c, const char *session_id,
+                                 int64_t seq, const char *resume_url)
+{
+    if (!c || !session_id || !session_id[0] ||
+        strlen(session_id) >= sizeof c->session_id ||
+        !dgw_utf8_valid_str(session_id))
+        return DGW_ERR_INVALID_ARGUMENT;
+    if (c->state != DGW_STATE_IDLE)
+        return dgw_set_error(c, DGW_ERR_STATE,
+                             "restore_session() needs state IDLE, not ",
+                             dgw_state_name(c->state));
+    char *url = NULL;
+    dgw_url u;
+    const char *why;
+    if (resume_url && dgw_url_parse(resume_url, &u, &why)) {
+        if (u.tls != c->gateway_url.tls) {
+            dgw_set_error(c, DGW_OK, "saved resume URL ignored: its scheme "
+                          "differs from the gateway URL's", NULL);
+        } else if (!(url = dgw_mem_strdup(&c->mem, resume_url))) {
+            return DGW_ERR_NOMEM;
+        }
+    }
+    memcpy(c->session_id, session_id, strlen(session_id) + 1);
+    c->seq = seq < 0 ? -1 : seq;
+    dgw_mem_strfree(&c->mem, c->resume_url);
+    c->resume_url = url;
+    c->resume_url_failed = false;
+    dgw_conn_pick_url(c);
+    return DGW_OK;
 }
 
 void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep)

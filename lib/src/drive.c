@@ -44,7 +44,7 @@ static void reset_transport(dgw_conn *c)
     dgw_hb_reset(&c->hb);
     dgw_rl_new_window(&c->rl, c->cfg.rate_limit_reserved);
     c->session_sent = false;
-    c->identify_pending = false;
+    c->identify_pending = c->identify_wanted = c->identify_permitted = false;
     c->handshake_deadline = c->ready_deadline = c->close_deadline = 0;
     c->close_sent = c->closed_by_server = c->fatal = false;
     c->close_code = 0;
@@ -181,6 +181,7 @@ static void on_message(dgw_conn *c)
      * on NULL. */
     const char *p = c->msg.p ? (const char *)c->msg.p + c->msg.off : "";
     size_t n = dgw_buf_live(&c->msg);
+    c->stats.payload_bytes_in += n;
     dgw_gw_msg m;
     const char *why = NULL;
     dgw_err e = dgw_gw_parse(p, n, &m, &why);
@@ -263,6 +264,7 @@ long dgw_conn_recv(dgw_conn *c, const uint8_t *data, size_t len,
     c->call_err = DGW_OK;
     size_t used = c->state == DGW_STATE_UPGRADING ? recv_upgrade(c, data, len)
                                                   : recv_frames(c, data, len);
+    c->stats.bytes_in += used;
     if (c->call_err != DGW_OK)
         return c->call_err;
     return (long)used;
@@ -293,6 +295,9 @@ void dgw_conn_consume_output(dgw_conn *c, size_t n)
 {
     if (!c)
         return;
+    if (n > dgw_buf_live(&c->out))
+        n = dgw_buf_live(&c->out);
+    c->stats.bytes_out += n;
     dgw_buf_consume(&c->out, n);
     /* Output is rare (a heartbeat every ~41 s): hold nothing while idle. */
     if (dgw_buf_live(&c->out) == 0)
@@ -321,7 +326,10 @@ uint64_t dgw_conn_next_timeout(const dgw_conn *c)
         t = earliest(t, c->ready_deadline);
     if (c->hb.interval)
         t = earliest(t, c->hb.next ? c->hb.next : 1);
-    if (c->identify_pending && c->state == DGW_STATE_IDENTIFYING)
+    /* Behind the gate, once the permit was asked for, only the caller's
+     * call moves the IDENTIFY on. */
+    if (c->identify_pending && !c->identify_wanted &&
+        c->state == DGW_STATE_IDENTIFYING)
         t = earliest(t, dgw_send_session_due(c));
     return earliest(t, dgw_send_next_due(c));
 }
@@ -358,7 +366,7 @@ dgw_err dgw_conn_handle_timeout(dgw_conn *c, uint64_t now_ms)
         dgw_send_slot(c, DGW_SEND_HEARTBEAT))
         step(c, IN_BEAT_DUE);
     if (c->state == DGW_STATE_IDENTIFYING && c->identify_pending &&
-        now >= dgw_send_session_due(c))
+        !c->identify_wanted && now >= dgw_send_session_due(c))
         step(c, IN_IDENTIFY_DUE);
     if (in_states(c, HB) && dgw_send_can_flush(c))
         step(c, IN_FLUSH_DUE);
@@ -384,6 +392,32 @@ bool dgw_conn_poll_event(dgw_conn *c, dgw_event *ev)
     c->ev_head = (c->ev_head + 1) % DGW_EVQ_LEN;
     c->ev_count--;
     return true;
+}
+
+dgw_err dgw_conn_identify_permit(dgw_conn *c, uint64_t now_ms)
+{
+    if (!c)
+        return DGW_ERR_INVALID_ARGUMENT;
+    c->now = now_ms;
+    if (!c->identify_wanted || c->state != DGW_STATE_IDENTIFYING)
+        return dgw_set_error(c, DGW_ERR_STATE, "no IDENTIFY is waiting for a "
+                             "permit", NULL);
+    c->identify_permitted = true;
+    c->call_err = DGW_OK;
+    step(c, IN_IDENTIFY_DUE);
+    return c->call_err;
+}
+
+void dgw_conn_stats(const dgw_conn *c, dgw_stats *out)
+{
+    if (!out)
+        return;
+    if (!c) {
+        memset(out, 0, sizeof *out);
+        out->latency_ms = out->latency_avg_ms = -1;
+        return;
+    }
+    *out = c->stats;
 }
 
 /* ---- close and reconnect -------------------------------------------- */

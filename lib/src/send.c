@@ -32,9 +32,12 @@ dgw_err dgw_send_payload(dgw_conn *c, const char *p, size_t n,
                          dgw_send_kind kind)
 {
     dgw_err e = dgw_send_frame(c, DGW_OP_TEXT, p, n);
-    if (e == DGW_OK)
-        dgw_rl_record(&c->rl, c->now, kind == DGW_SEND_HEARTBEAT);
-    return e;
+    if (e != DGW_OK)
+        return e;
+    dgw_rl_record(&c->rl, c->now, kind == DGW_SEND_HEARTBEAT);
+    if (kind == DGW_SEND_COMMAND)
+        c->stats.commands_sent++;
+    return DGW_OK;
 }
 
 bool dgw_send_can_flush(const dgw_conn *c)
@@ -64,6 +67,7 @@ void dgw_send_drop_queue(dgw_conn *c)
         return;
     while (dgw_rl_peek(&c->rl))
         dgw_rl_pop(&c->rl, &c->mem);
+    c->stats.commands_dropped += n;
     dgw_push_event(c, DGW_EV_COMMANDS_DROPPED)->dropped = n;
 }
 
@@ -116,6 +120,8 @@ static dgw_err submit(dgw_conn *c, dgw_err built, const dgw_jw *w,
                                  "send rate limit reached and the send queue "
                                  "is full",
                                  NULL);
+        if (e == DGW_OK)
+            c->stats.commands_queued++;
         return e;
     }
     return dgw_send_payload(c, w->p, w->len, DGW_SEND_COMMAND);

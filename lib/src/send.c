@@ -143,68 +143,75 @@ dgw_err dgw_conn_send(dgw_conn *c, int op, const char *d_json, size_t d_len,
     return submit(c, e, &w, why);
 }
 
-dgw_err dgw_conn_update_presence(dgw_conn *c, const dgw_presence *p,
-                                 uint64_t now_ms)
+/* The typed commands: validate and build with `build`, then submit. An
+ * invalid argument is refused before the state is looked at. */
+typedef dgw_err (*build_fn)(const void *arg, dgw_jw *w, const char **why);
+
+static dgw_err command(dgw_conn *c, uint64_t now, build_fn build,
+                       const void *arg)
 {
-    if (!c || !p)
+    if (!c || !arg)
         return DGW_ERR_INVALID_ARGUMENT;
     char buf[DGW_CMD_BUF];
     dgw_jw w;
     dgw_jw_init(&w, buf, sizeof buf);
     const char *why = NULL;
-    dgw_err e = dgw_cmd_presence(p, &w, &why);
+    dgw_err e = build(arg, &w, &why);
     if (e == DGW_ERR_INVALID_ARGUMENT)
         return e;
-    dgw_err s = can_command(c, now_ms);
+    dgw_err s = can_command(c, now);
     return s != DGW_OK ? s : submit(c, e, &w, why);
+}
+
+static dgw_err build_presence(const void *a, dgw_jw *w, const char **why)
+{
+    return dgw_cmd_presence(a, w, why);
+}
+
+static dgw_err build_voice_state(const void *a, dgw_jw *w, const char **why)
+{
+    return dgw_cmd_voice_state(a, w, why);
+}
+
+static dgw_err build_members(const void *a, dgw_jw *w, const char **why)
+{
+    return dgw_cmd_request_members(a, w, why);
+}
+
+typedef struct guild_list {
+    const char *const *ids;
+    size_t n;
+} guild_list;
+
+static dgw_err build_soundboard(const void *a, dgw_jw *w, const char **why)
+{
+    const guild_list *g = a;
+    return dgw_cmd_soundboard(g->ids, g->n, w, why);
+}
+
+dgw_err dgw_conn_update_presence(dgw_conn *c, const dgw_presence *p,
+                                 uint64_t now_ms)
+{
+    return command(c, now_ms, build_presence, p);
 }
 
 dgw_err dgw_conn_update_voice_state(dgw_conn *c, const dgw_voice_state *v,
                                     uint64_t now_ms)
 {
-    if (!c || !v)
-        return DGW_ERR_INVALID_ARGUMENT;
-    char buf[DGW_CMD_BUF];
-    dgw_jw w;
-    dgw_jw_init(&w, buf, sizeof buf);
-    const char *why = NULL;
-    dgw_err e = dgw_cmd_voice_state(v, &w, &why);
-    if (e == DGW_ERR_INVALID_ARGUMENT)
-        return e;
-    dgw_err s = can_command(c, now_ms);
-    return s != DGW_OK ? s : submit(c, e, &w, why);
+    return command(c, now_ms, build_voice_state, v);
 }
 
 dgw_err dgw_conn_request_guild_members(dgw_conn *c,
                                        const dgw_request_members *r,
                                        uint64_t now_ms)
 {
-    if (!c || !r)
-        return DGW_ERR_INVALID_ARGUMENT;
-    char buf[DGW_CMD_BUF];
-    dgw_jw w;
-    dgw_jw_init(&w, buf, sizeof buf);
-    const char *why = NULL;
-    dgw_err e = dgw_cmd_request_members(r, &w, &why);
-    if (e == DGW_ERR_INVALID_ARGUMENT)
-        return e;
-    dgw_err s = can_command(c, now_ms);
-    return s != DGW_OK ? s : submit(c, e, &w, why);
+    return command(c, now_ms, build_members, r);
 }
 
 dgw_err dgw_conn_request_soundboard_sounds(dgw_conn *c,
                                            const char *const *guild_ids,
                                            size_t n, uint64_t now_ms)
 {
-    if (!c)
-        return DGW_ERR_INVALID_ARGUMENT;
-    char buf[DGW_CMD_BUF];
-    dgw_jw w;
-    dgw_jw_init(&w, buf, sizeof buf);
-    const char *why = NULL;
-    dgw_err e = dgw_cmd_soundboard(guild_ids, n, &w, &why);
-    if (e == DGW_ERR_INVALID_ARGUMENT)
-        return e;
-    dgw_err s = can_command(c, now_ms);
-    return s != DGW_OK ? s : submit(c, e, &w, why);
+    guild_list g = {guild_ids, n};
+    return command(c, now_ms, build_soundboard, &g);
 }

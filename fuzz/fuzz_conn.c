@@ -16,6 +16,7 @@
  *   3 time passes: [u16] << (h & 3)*4 ms, deadlines run on the way
  *   4 caller sends op [u8] with d = [chunk]
  *   5 caller sends presence / voice state / request members / soundboard
+ *     or channel info (op 43)
  *   6 caller closes with code [u16] and reason [chunk]
  *   7 EOF from the transport
  *   8 caller reconnects: dgw_conn_reconnect, start, and the server answers
@@ -173,7 +174,11 @@ static void caller_command(fz_peer *p, fz_in *in, unsigned h)
     default: {
         static const char *const ids[] = {"1", "81384788765712384",
                                           "99999999999999999999"};
-        dgw_conn_request_soundboard_sounds(p->c, ids, h / 4 % 4, p->now);
+        if (h & 8) /* op 43, fields from the next byte (also invalid sets) */
+            dgw_conn_request_channel_info(p->c, ids[h / 4 % 3], fz_u8(in) & 7,
+                                          p->now);
+        else
+            dgw_conn_request_soundboard_sounds(p->c, ids, h / 4 % 4, p->now);
         break;
     }
     }

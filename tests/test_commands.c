@@ -550,3 +550,31 @@ Test(commands, non_utf8_strings_refused)
     cr_assert_null(dgw_conn_new(&cfg, &err));
     cr_assert_eq(err, DGW_ERR_INVALID_ARGUMENT);
 }
+
+Test(commands, channel_info_shape_and_checks)
+{
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_establish(&T, 41250);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "613425648685547541",
+                                               DGW_CHANNEL_INFO_STATUS |
+                                                   DGW_CHANNEL_INFO_VOICE_START_TIME,
+                                               T.now),
+                 DGW_OK);
+    ts_collect(&T);
+    const ts_frame_out *f = ts_last_op(&T, 43);
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->payload, "{\"op\":43,\"d\":{\"guild_id\":\"613425648685547541\","
+                                 "\"fields\":[\"status\",\"voice_start_time\"]}}");
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "1", DGW_CHANNEL_INFO_VOICE_START_TIME, T.now),
+                 DGW_OK);
+    ts_collect(&T);
+    cr_assert_str_eq(ts_last_op(&T, 43)->payload,
+                     "{\"op\":43,\"d\":{\"guild_id\":\"1\",\"fields\":[\"voice_start_time\"]}}");
+    size_t n = T.nout;
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "1", 0, T.now), DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "1", 4, T.now), DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "x1", 1, T.now), DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, NULL, 1, T.now), DGW_ERR_INVALID_ARGUMENT);
+    ts_collect(&T);
+    cr_assert_eq(T.nout, n);
+}

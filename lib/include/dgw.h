@@ -413,6 +413,15 @@ DGW_API dgw_err dgw_conn_request_soundboard_sounds(dgw_conn *c,
                                                    const char *const *guild_ids,
                                                    size_t n, uint64_t now_ms);
 
+/* Op 43, Request Channel Info: ephemeral data of a guild's channels. fields
+ * is a bit set of DGW_CHANNEL_INFO_* (at least one). The gateway answers
+ * with a CHANNEL_INFO dispatch whose d is {"guild_id", "channels": [{"id",
+ * "status"?, "voice_start_time"?}]} (voice_start_time in Unix seconds). */
+#define DGW_CHANNEL_INFO_STATUS 1u
+#define DGW_CHANNEL_INFO_VOICE_START_TIME 2u
+DGW_API dgw_err dgw_conn_request_channel_info(dgw_conn *c, const char *guild_id,
+                                              unsigned fields, uint64_t now_ms);
+
 /* Closes the connection with a close frame. code 1000 or 1001 ends the
  * session on Discord's side (no resume); any other valid code keeps it.
  * reason: NULL or at most 123 bytes of UTF-8. The connection moves to

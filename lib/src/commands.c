@@ -209,3 +209,32 @@ dgw_err dgw_cmd_soundboard(const char *const *guild_ids, size_t n,
     dgw_jw_lit(w, "]}}");
     return finish(w, why);
 }
+
+dgw_err dgw_cmd_channel_info(const char *guild_id, unsigned fields, dgw_jw *w,
+                             const char **why)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } known[] = {{DGW_CHANNEL_INFO_STATUS, "status"},
+                 {DGW_CHANNEL_INFO_VOICE_START_TIME, "voice_start_time"}};
+    if (!is_snowflake(guild_id))
+        return invalid(why, "guild_id is not a snowflake");
+    unsigned all = DGW_CHANNEL_INFO_STATUS | DGW_CHANNEL_INFO_VOICE_START_TIME;
+    if (fields == 0 || (fields & ~all))
+        return invalid(why, "fields must name status and/or voice_start_time");
+    dgw_jw_lit(w, "{\"op\":43,\"d\":{\"guild_id\":");
+    dgw_jw_str(w, guild_id);
+    dgw_jw_lit(w, ",\"fields\":[");
+    bool first = true;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (!(fields & known[i].bit))
+            continue;
+        if (!first)
+            dgw_jw_lit(w, ",");
+        dgw_jw_str(w, known[i].name);
+        first = false;
+    }
+    dgw_jw_lit(w, "]}}");
+    return finish(w, why);
+}

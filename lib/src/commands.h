@@ -45,5 +45,7 @@ dgw_err dgw_cmd_request_members(const dgw_request_members *r, dgw_jw *w,
                                 const char **why);
 dgw_err dgw_cmd_soundboard(const char *const *guild_ids, size_t n,
                            dgw_jw *w, const char **why);
+dgw_err dgw_cmd_channel_info(const char *guild_id, unsigned fields, dgw_jw *w,
+                             const char **why);
 
 #endif

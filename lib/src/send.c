@@ -189,6 +189,17 @@ static dgw_err build_soundboard(const void *a, dgw_jw *w, const char **why)
     return dgw_cmd_soundboard(g->ids, g->n, w, why);
 }
 
+typedef struct channel_info {
+    const char *guild_id;
+    unsigned fields;
+} channel_info;
+
+static dgw_err build_channel_info(const void *a, dgw_jw *w, const char **why)
+{
+    const channel_info *ci = a;
+    return dgw_cmd_channel_info(ci->guild_id, ci->fields, w, why);
+}
+
 dgw_err dgw_conn_update_presence(dgw_conn *c, const dgw_presence *p,
                                  uint64_t now_ms)
 {
@@ -214,4 +225,11 @@ dgw_err dgw_conn_request_soundboard_sounds(dgw_conn *c,
 {
     guild_list g = {guild_ids, n};
     return command(c, now_ms, build_soundboard, &g);
+}
+
+dgw_err dgw_conn_request_channel_info(dgw_conn *c, const char *guild_id,
+                                      unsigned fields, uint64_t now_ms)
+{
+    channel_info ci = {guild_id, fields};
+    return command(c, now_ms, build_channel_info, &ci);
 }

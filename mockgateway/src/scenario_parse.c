@@ -10,7 +10,7 @@ static const struct {
     const char *name;
     const char *fields; /* allowed fields besides "type" and "comment", space-separated */
 } step_spec[MG_STEP__COUNT] = {
-    [MG_STEP_HELLO] = {"hello", "interval"},
+    [MG_STEP_HELLO] = {"hello", "interval count interval_ms"},
     [MG_STEP_HANDSHAKE] = {"handshake", "expect within_ms ready guilds ready_size checks hello resume_url"},
     [MG_STEP_SEND] = {"send", "payload message_splits frame_splits frame_chunk write_splits write_chunk "
                               "write_delay_ms ping_between_frames hold"},
@@ -322,7 +322,11 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
     int ms_default = 5000;
     switch (st->kind) {
     case MG_STEP_HELLO:
-        return get_uint(p, obj, "interval", &st->interval, 0, 3600000);
+        return get_uint(p, obj, "interval", &st->interval, 0, 3600000) != 0 ||
+                       get_int(p, obj, "count", &st->count, 1, 1, 1000, 0) != 0 ||
+                       get_uint(p, obj, "interval_ms", &st->interval_ms, 0, 60000) != 0
+                   ? -1
+                   : 0;
     case MG_STEP_HANDSHAKE: {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "expect");
         st->expect = MG_HS_IDENTIFY;

@@ -65,6 +65,28 @@ static int step_handshake(mg_scenario_run *r, const mg_step *st, uint64_t now)
     return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + st->within_ms) : g;
 }
 
+/* HELLO, count times interval_ms apart. A client that closes meanwhile
+ * ends the step early: a following expect_close judges the close. */
+static int step_hello(mg_scenario_run *r, const mg_step *st, uint64_t now)
+{
+    if (r->counter == 0 && mg_scn_need_cur(r, now) != RUN_DONE)
+        return RUN_FAIL;
+    mg_scn_conn *sc = r->cur;
+    while (r->counter < st->count) {
+        if (sc->gone || sc->close_code) {
+            mg_transcript_add(&r->tr, now, sc->num, "..", "client closed after %ld of %d HELLOs",
+                              r->counter, st->count);
+            return RUN_DONE;
+        }
+        if (r->counter > 0 && now < r->phase_at + st->interval_ms)
+            return mg_scn_wait_until(r, r->phase_at + st->interval_ms);
+        mg_scn_send_hello(r, sc, st->interval, now);
+        r->counter++;
+        r->phase_at = now;
+    }
+    return RUN_DONE;
+}
+
 static int step_send(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
     if (mg_scn_need_cur(r, now) != RUN_DONE)
@@ -381,10 +403,7 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
     int num = sc ? sc->num : 0;
     switch (st->kind) {
     case MG_STEP_HELLO:
-        if (mg_scn_need_cur(r, now) != RUN_DONE)
-            return RUN_FAIL;
-        mg_scn_send_hello(r, sc, st->interval, now);
-        return RUN_DONE;
+        return step_hello(r, st, now);
     case MG_STEP_HANDSHAKE:
         return step_handshake(r, st, now);
     case MG_STEP_SEND:

@@ -375,8 +375,12 @@ static etv *random_value(etv_rng *r, int depth)
     default: {
         etv *v = node(ETV_OBJ);
         unsigned n = below(r, 5) == 0 ? 0 : below(r, 10);
-        for (unsigned i = 0; i < n; i++)
-            add(v, random_key(r, v), random_value(r, depth - 1));
+        for (unsigned i = 0; i < n; i++) {
+            /* One call per statement: argument order is unspecified, and
+             * the set must be the same with every compiler. */
+            etv *k = random_key(r, v);
+            add(v, k, random_value(r, depth - 1));
+        }
         return v;
     }
     }

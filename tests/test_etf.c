@@ -552,6 +552,7 @@ Test(etf, not_etf_or_empty)
 {
     DEC_ERR(DGW_ERR_PAYLOAD, "version byte 131", '{');
     check_err((const uint8_t *)"", 0, DGW_ERR_PAYLOAD, "version byte 131");
+    check_err(NULL, 0, DGW_ERR_PAYLOAD, "version byte 131");
     DEC_ERR(DGW_ERR_PAYLOAD, "truncated", 131);
 }
 
@@ -979,6 +980,11 @@ Test(etf, other_values)
 Test(etf, encode_errors)
 {
     enc_err("", DGW_ERR_INVALID_ARGUMENT, "value is missing");
+    uint8_t out[16];
+    size_t len;
+    const char *why;
+    cr_assert_eq(dgw_etf_encode(NULL, 0, out, sizeof out, &len, &why),
+                 DGW_ERR_INVALID_ARGUMENT);
     enc_err("  ", DGW_ERR_INVALID_ARGUMENT, "value is missing");
     enc_err("{", DGW_ERR_INVALID_ARGUMENT, "object key");
     enc_err("[1,]", DGW_ERR_INVALID_ARGUMENT, "malformed");
@@ -1140,4 +1146,13 @@ Test(etf, byte_arrays_past_65535_elements_are_lists)
     cr_assert_eq(n, 1 + 3 + 65535);
     free(out);
     free(json);
+}
+
+Test(etf, compressed_term_of_size_zero_is_truncated)
+{
+    /* Found by fuzz_etf: an empty inflated term left the scratch buffer
+     * unallocated, and the decoder computed NULL + 0 (UB). */
+    uint8_t z[64];
+    size_t zn = make_compressed((const uint8_t *)"", 0, 0, z, sizeof z);
+    check_err(z, zn, DGW_ERR_PAYLOAD, "truncated");
 }

@@ -638,7 +638,8 @@ static int decode_compressed(dgw_etf_decoder *e, dec *d)
                  "size";
         return DGW_ERR_INFLATE;
     }
-    d->p = e->inflated.p + e->inflated.off;
+    /* An empty term never allocated the scratch buffer: no NULL + 0. */
+    d->p = size ? e->inflated.p + e->inflated.off : (const uint8_t *)"";
     d->end = d->p + size;
     decode_body(d);
     return d->err;
@@ -647,6 +648,8 @@ static int decode_compressed(dgw_etf_decoder *e, dec *d)
 int dgw_etf_decode(dgw_etf_decoder *e, const uint8_t *in, size_t n,
                    dgw_buf *out, size_t max, const char **why)
 {
+    if (n == 0)
+        in = (const uint8_t *)""; /* may be NULL: no NULL + 0 below */
     dec d = {.p = in, .end = in + n, .mem = e->mem, .out = out, .max = max,
              .err = DGW_OK, .why = NULL};
     size_t live = dgw_buf_live(out);

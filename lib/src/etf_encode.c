@@ -471,6 +471,8 @@ int dgw_etf_encode(const char *json, size_t n, uint8_t *out, size_t cap,
                    size_t *len, const char **why)
 {
     enc e = {.out = out, .len = 0, .cap = cap, .err = DGW_OK, .why = NULL};
+    if (n == 0)
+        json = ""; /* may be NULL: no NULL + 0 below */
     if (!encode(&e, json, json + n)) {
         *why = e.why;
         return e.err;

@@ -26,6 +26,7 @@ typedef struct dec {
     dgw_mem *mem;
     dgw_buf *out;
     size_t max;
+    size_t wlim; /* out->len may grow to this without a reserve */
     int err;
     const char *why;
 } dec;
@@ -33,7 +34,7 @@ typedef struct dec {
 enum { K_TUPLE, K_LIST, K_MAP };
 
 typedef struct frame {
-    size_t left; /* terms still expected (maps: keys and values) */
+    size_t left; /* elements (maps: pairs) still expected */
     uint8_t kind;
 } frame;
 
@@ -49,11 +50,24 @@ static bool fail(dec *d, const char *why)
 /* ------------------------------------------------------------------------ */
 /* Output                                                                    */
 
+/* Writes need one comparison: up to wlim, the buffer has room and the cap
+ * is not reached; past it, grow() decides. */
+static void set_wlim(dec *d)
+{
+    dgw_buf *b = d->out;
+    size_t lim = d->max > SIZE_MAX - b->off ? SIZE_MAX : b->off + d->max;
+    if (lim > b->cap)
+        lim = b->cap;
+    d->wlim = lim > b->len ? lim : b->len;
+}
+
 static bool grow(dec *d, size_t n)
 {
     int r = dgw_buf_reserve(d->mem, d->out, n, d->max);
-    if (r == DGW_OK)
+    if (r == DGW_OK) {
+        set_wlim(d);
         return true;
+    }
     d->err = r == DGW_ERR_NOMEM ? DGW_ERR_NOMEM : DGW_ERR_WS_TOO_LARGE;
     d->why = r == DGW_ERR_NOMEM ? "out of memory for the JSON form of an ETF "
                                   "payload"
@@ -64,33 +78,52 @@ static bool grow(dec *d, size_t n)
 
 static inline bool room(dec *d, size_t n)
 {
-    dgw_buf *b = d->out;
-    if (b->cap - b->len >= n && dgw_buf_live(b) + n <= d->max)
-        return true;
-    return grow(d, n);
+    return n <= d->wlim - d->out->len || grow(d, n);
 }
+
+/* Where to write; room() must have been asked first. */
+static inline char *at(dec *d) { return (char *)d->out->p + d->out->len; }
 
 static inline bool put(dec *d, const void *s, size_t n)
 {
     if (!room(d, n))
         return false;
-    memcpy(d->out->p + d->out->len, s, n);
+    memcpy(at(d), s, n);
     d->out->len += n;
     return true;
 }
 
-static inline bool put_ch(dec *d, char c) { return put(d, &c, 1); }
+static inline bool put_ch(dec *d, char c)
+{
+    if (!room(d, 1))
+        return false;
+    *at(d) = c;
+    d->out->len++;
+    return true;
+}
 
 static bool put_u64(dec *d, bool neg, uint64_t v, bool quoted)
 {
+    static const char pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
     char tmp[24];
     size_t i = sizeof tmp;
     if (quoted)
         tmp[--i] = '"';
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--i] = pairs[2 * r + 1];
+        tmp[--i] = pairs[2 * r];
+    }
+    if (v >= 10) {
+        tmp[--i] = pairs[2 * v + 1];
+        tmp[--i] = pairs[2 * v];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     if (neg)
         tmp[--i] = '-';
     if (quoted)
@@ -113,6 +146,44 @@ static inline bool needs_escape(uint8_t c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
+/* 1 for the bytes a JSON string cannot hold as they are: controls, '"',
+ * '\\', and (for the fast path below) anything not ASCII. */
+static const uint8_t not_plain[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+/* True when [p, p+n) is ASCII that JSON takes as it is: the common case of
+ * keys and short strings, written with one copy. */
+static bool plain_ascii(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if ((w & HIGHS) || has_zero(w ^ (ONES * '"')) ||
+            has_zero(w ^ (ONES * '\\')) || has_less(w, 0x20))
+            return false;
+    }
+    uint8_t bad = 0;
+    for (; i < n; i++)
+        bad |= not_plain[p[i]];
+    return bad == 0;
+}
+
 static bool put_escape(dec *d, uint8_t c)
 {
     static const char hex[] = "0123456789abcdef";
@@ -133,54 +204,60 @@ static bool put_escape(dec *d, uint8_t c)
     }
 }
 
-/* A JSON string of UTF-8 bytes already checked. */
-static bool put_string(dec *d, const uint8_t *p, size_t n)
+/* A JSON string of bytes that must be UTF-8 (else fail with bad_utf8) or,
+ * when bad_utf8 is NULL, Latin-1 characters to convert. */
+static bool put_string(dec *d, const uint8_t *p, size_t n,
+                       const char *bad_utf8)
 {
-    const uint8_t *end = p + n, *run = p;
     if (!room(d, n + 2))
         return false;
-    d->out->p[d->out->len++] = '"';
+    char *o = at(d);
+    if (plain_ascii(p, n)) {
+        o[0] = '"';
+        memcpy(o + 1, p, n);
+        o[n + 1] = '"';
+        d->out->len += n + 2;
+        return true;
+    }
+    bool latin1 = bad_utf8 == NULL;
+    if (!latin1 && !dgw_utf8_valid(p, n))
+        return fail(d, bad_utf8);
+    *o = '"';
+    d->out->len++;
+    const uint8_t *end = p + n, *run = p;
     while (p < end) {
+        if (!latin1) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        while (end - p >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            uint64_t m = has_zero(w ^ (ONES * '"')) |
-                         has_zero(w ^ (ONES * '\\')) | has_less(w, 0x20);
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                break;
+            while (end - p >= 8) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                uint64_t m = has_zero(w ^ (ONES * '"')) |
+                             has_zero(w ^ (ONES * '\\')) | has_less(w, 0x20);
+                if (m) {
+                    p += __builtin_ctzll(m) >> 3;
+                    break;
+                }
+                p += 8;
             }
-            p += 8;
-        }
 #endif
-        while (p < end && !needs_escape(*p))
-            p++;
+            while (p < end && !needs_escape(*p))
+                p++;
+        } else {
+            while (p < end && !not_plain[*p])
+                p++;
+        }
         if (p > run && !put(d, run, (size_t)(p - run)))
             return false;
         if (p == end)
             break;
-        if (!put_escape(d, *p))
-            return false;
-        run = ++p;
-    }
-    return put_ch(d, '"');
-}
-
-/* A JSON string of Latin-1 bytes (old atoms, byte lists used as keys). */
-static bool put_latin1(dec *d, const uint8_t *p, size_t n)
-{
-    if (!put_ch(d, '"'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = p[i];
-        if (c >= 0x80) {
-            char u[2] = {(char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F))};
+        if (*p >= 0x80) { /* Latin-1 only: UTF-8 bytes are copied above */
+            char u[2] = {(char)(0xC0 | (*p >> 6)), (char)(0x80 | (*p & 0x3F))};
             if (!put(d, u, 2))
                 return false;
-        } else if (needs_escape(c) ? !put_escape(d, c) : !put_ch(d, (char)c)) {
+        } else if (!put_escape(d, *p)) {
             return false;
         }
+        run = ++p;
     }
     return put_ch(d, '"');
 }
@@ -204,7 +281,7 @@ static uint32_t be32(const uint8_t *p)
 
 /* Reads a length field of `width` bytes, then checks that `per` bytes per
  * counted item (plus `extra`) are there. */
-static bool count(dec *d, unsigned width, size_t per, size_t extra,
+static inline bool count(dec *d, unsigned width, size_t per, size_t extra,
                   size_t *out, const char *too_long)
 {
     if (!need(d, width))
@@ -236,24 +313,22 @@ static bool atom_bytes(dec *d, uint8_t tag, const uint8_t **s, size_t *n,
             return fail(d, "ETF: an atom is longer than 255 characters");
         return true;
     }
-    if (!dgw_utf8_valid(*s, *n))
-        return fail(d, "ETF: a UTF-8 atom is not UTF-8");
-    size_t chars = 0;
-    for (size_t i = 0; i < *n; i++)
-        chars += ((*s)[i] & 0xC0) != 0x80;
-    if (chars > DGW_ETF_MAX_ATOM_CHARS)
-        return fail(d, "ETF: an atom is longer than 255 characters");
+    if (*n > DGW_ETF_MAX_ATOM_CHARS) {
+        /* Only then can it have more than 255 characters. */
+        size_t chars = 0;
+        for (size_t i = 0; i < *n; i++)
+            chars += ((*s)[i] & 0xC0) != 0x80;
+        if (chars > DGW_ETF_MAX_ATOM_CHARS)
+            return fail(d, "ETF: an atom is longer than 255 characters");
+    }
     return true;
 }
+
+static const char BAD_ATOM[] = "ETF: a UTF-8 atom is not UTF-8";
 
 static bool atom_is(const uint8_t *s, size_t n, const char *name)
 {
     return n == strlen(name) && memcmp(s, name, n) == 0;
-}
-
-static bool put_atom_name(dec *d, const uint8_t *s, size_t n, bool latin1)
-{
-    return latin1 ? put_latin1(d, s, n) : put_string(d, s, n);
 }
 
 /* SMALL_BIG_EXT / LARGE_BIG_EXT after the tag. */
@@ -371,7 +446,7 @@ static bool decode_key(dec *d, uint8_t tag)
         size_t n;
         bool latin1;
         return atom_bytes(d, tag, &s, &n, &latin1) &&
-               put_atom_name(d, s, n, latin1);
+               put_string(d, s, n, latin1 ? NULL : BAD_ATOM);
     }
     case DGW_ETF_BINARY: {
         size_t n;
@@ -380,9 +455,7 @@ static bool decode_key(dec *d, uint8_t tag)
             return false;
         const uint8_t *s = d->p;
         d->p += n;
-        if (!dgw_utf8_valid(s, n))
-            return fail(d, "ETF: a binary map key is not UTF-8");
-        return put_string(d, s, n);
+        return put_string(d, s, n, "ETF: a binary map key is not UTF-8");
     }
     case DGW_ETF_STRING: {
         size_t n;
@@ -391,7 +464,7 @@ static bool decode_key(dec *d, uint8_t tag)
             return false;
         const uint8_t *s = d->p;
         d->p += n;
-        return put_latin1(d, s, n);
+        return put_string(d, s, n, NULL);
     }
     case DGW_ETF_NIL:
         return put(d, "\"\"", 2);
@@ -442,7 +515,7 @@ static bool decode_scalar(dec *d, uint8_t tag)
             return put(d, "true", 4);
         if (atom_is(s, n, "false"))
             return put(d, "false", 5);
-        return put_atom_name(d, s, n, latin1);
+        return put_string(d, s, n, latin1 ? NULL : BAD_ATOM);
     }
     case DGW_ETF_BINARY: {
         size_t n;
@@ -451,10 +524,8 @@ static bool decode_scalar(dec *d, uint8_t tag)
             return false;
         const uint8_t *s = d->p;
         d->p += n;
-        if (!dgw_utf8_valid(s, n))
-            return fail(d, "ETF: a binary is not UTF-8 (JSON strings must "
-                           "be)");
-        return put_string(d, s, n);
+        return put_string(d, s, n, "ETF: a binary is not UTF-8 (JSON strings "
+                                   "must be)");
     }
     default:
         return fail(d, no_json_form(tag));
@@ -492,23 +563,26 @@ static bool list_tail(dec *d)
 /* ------------------------------------------------------------------------ */
 /* The loop                                                                  */
 
+/* A map key and its colon. */
+static bool map_key(dec *d)
+{
+    if (!need(d, 1))
+        return false;
+    uint8_t tag = *d->p++;
+    return decode_key(d, tag) && put_ch(d, ':');
+}
+
 static bool decode_term(dec *d)
 {
     frame st[DGW_ETF_MAX_DEPTH];
     size_t depth = 0;
     for (;;) {
+        /* A value starts here (keys are read where their pair starts). */
         if (!need(d, 1))
             return false;
         uint8_t tag = *d->p++;
-        bool is_key = depth && st[depth - 1].kind == K_MAP &&
-                      (st[depth - 1].left & 1) == 0;
         size_t n = 0;
         uint8_t kind;
-        if (is_key) {
-            if (!decode_key(d, tag))
-                return false;
-            goto done;
-        }
         switch (tag) {
         case DGW_ETF_SMALL_TUPLE:
         case DGW_ETF_LARGE_TUPLE:
@@ -528,7 +602,6 @@ static bool decode_term(dec *d)
             if (!count(d, 4, 2, 0, &n,
                        "ETF: a map has more pairs than the bytes left"))
                 return false;
-            n *= 2;
             break;
         case DGW_ETF_NIL:
         case DGW_ETF_STRING:
@@ -564,13 +637,17 @@ static bool decode_term(dec *d)
         st[depth].left = n;
         st[depth].kind = kind;
         depth++;
+        if (kind == K_MAP && !map_key(d))
+            return false;
         continue;
     done:
-        /* A term is complete: punctuate, and close what it completes. */
+        /* A value is complete: punctuate, and close what it completes. */
         while (depth) {
             frame *f = &st[depth - 1];
             if (--f->left) {
-                if (!put_ch(d, f->kind == K_MAP && (f->left & 1) ? ':' : ','))
+                if (!put_ch(d, ','))
+                    return false;
+                if (f->kind == K_MAP && !map_key(d))
                     return false;
                 break;
             }
@@ -652,6 +729,7 @@ int dgw_etf_decode(dgw_etf_decoder *e, const uint8_t *in, size_t n,
         in = (const uint8_t *)""; /* may be NULL: no NULL + 0 below */
     dec d = {.p = in, .end = in + n, .mem = e->mem, .out = out, .max = max,
              .err = DGW_OK, .why = NULL};
+    set_wlim(&d);
     size_t live = dgw_buf_live(out);
     int r;
     if (n == 0 || in[0] != DGW_ETF_VERSION) {

@@ -298,33 +298,36 @@ static inline bool count(dec *d, unsigned width, size_t per, size_t extra,
 /* ------------------------------------------------------------------------ */
 /* Scalars                                                                   */
 
+/* A length field of `width` bytes, then that many bytes. */
+static bool take(dec *d, unsigned width, const uint8_t **s, size_t *n,
+                 const char *too_long)
+{
+    if (!count(d, width, 1, 0, n, too_long))
+        return false;
+    *s = d->p;
+    d->p += *n;
+    return true;
+}
+
 static bool atom_bytes(dec *d, uint8_t tag, const uint8_t **s, size_t *n,
                        bool *latin1)
 {
     bool small = tag == DGW_ETF_SMALL_ATOM || tag == DGW_ETF_SMALL_ATOM_UTF8;
     *latin1 = tag == DGW_ETF_ATOM || tag == DGW_ETF_SMALL_ATOM;
-    if (!count(d, small ? 1 : 2, 1, 0, n,
-               "ETF: an atom is longer than the bytes left"))
+    if (!take(d, small ? 1 : 2, s, n,
+              "ETF: an atom is longer than the bytes left"))
         return false;
-    *s = d->p;
-    d->p += *n;
-    if (*latin1) {
-        if (*n > DGW_ETF_MAX_ATOM_CHARS)
-            return fail(d, "ETF: an atom is longer than 255 characters");
+    if (*n <= DGW_ETF_MAX_ATOM_CHARS)
         return true;
-    }
-    if (*n > DGW_ETF_MAX_ATOM_CHARS) {
-        /* Only then can it have more than 255 characters. */
-        size_t chars = 0;
-        for (size_t i = 0; i < *n; i++)
+    /* Only past 255 bytes can it have more than 255 characters. */
+    size_t chars = *n;
+    if (!*latin1)
+        for (size_t i = chars = 0; i < *n; i++)
             chars += ((*s)[i] & 0xC0) != 0x80;
-        if (chars > DGW_ETF_MAX_ATOM_CHARS)
-            return fail(d, "ETF: an atom is longer than 255 characters");
-    }
+    if (chars > DGW_ETF_MAX_ATOM_CHARS)
+        return fail(d, "ETF: an atom is longer than 255 characters");
     return true;
 }
-
-static const char BAD_ATOM[] = "ETF: a UTF-8 atom is not UTF-8";
 
 static bool atom_is(const uint8_t *s, size_t n, const char *name)
 {
@@ -434,6 +437,48 @@ static const char *no_json_form(uint8_t tag)
     }
 }
 
+/* Integers: a key is always a string; a value past 2^53, which a double
+ * cannot hold, is a string of its exact digits. */
+static bool decode_integer(dec *d, uint8_t tag, bool key)
+{
+    bool neg;
+    uint64_t mag;
+    return read_integer(d, tag, &neg, &mag) &&
+           put_u64(d, neg, mag, key || mag > (1ull << 53));
+}
+
+/* Atoms: a key is its name; a value may be null, true or false. */
+static bool decode_atom(dec *d, uint8_t tag, bool key)
+{
+    const uint8_t *s;
+    size_t n;
+    bool latin1;
+    if (!atom_bytes(d, tag, &s, &n, &latin1))
+        return false;
+    if (!key) {
+        if (atom_is(s, n, "nil") || atom_is(s, n, "null"))
+            return put(d, "null", 4);
+        if (atom_is(s, n, "true"))
+            return put(d, "true", 4);
+        if (atom_is(s, n, "false"))
+            return put(d, "false", 5);
+    }
+    return put_string(d, s, n, latin1 ? NULL : "ETF: a UTF-8 atom is not UTF-8");
+}
+
+static bool decode_binary(dec *d, const char *bad_utf8)
+{
+    const uint8_t *s;
+    size_t n;
+    return take(d, 4, &s, &n, "ETF: a binary is longer than the bytes left") &&
+           put_string(d, s, n, bad_utf8);
+}
+
+static bool take_byte_list(dec *d, const uint8_t **s, size_t *n)
+{
+    return take(d, 2, s, n, "ETF: a string is longer than the bytes left");
+}
+
 /* A term in key position: must become a JSON string. */
 static bool decode_key(dec *d, uint8_t tag)
 {
@@ -441,41 +486,22 @@ static bool decode_key(dec *d, uint8_t tag)
     case DGW_ETF_ATOM:
     case DGW_ETF_SMALL_ATOM:
     case DGW_ETF_ATOM_UTF8:
-    case DGW_ETF_SMALL_ATOM_UTF8: {
+    case DGW_ETF_SMALL_ATOM_UTF8:
+        return decode_atom(d, tag, true);
+    case DGW_ETF_BINARY:
+        return decode_binary(d, "ETF: a binary map key is not UTF-8");
+    case DGW_ETF_STRING: {
         const uint8_t *s;
         size_t n;
-        bool latin1;
-        return atom_bytes(d, tag, &s, &n, &latin1) &&
-               put_string(d, s, n, latin1 ? NULL : BAD_ATOM);
-    }
-    case DGW_ETF_BINARY: {
-        size_t n;
-        if (!count(d, 4, 1, 0, &n, "ETF: a binary is longer than the bytes "
-                                   "left"))
-            return false;
-        const uint8_t *s = d->p;
-        d->p += n;
-        return put_string(d, s, n, "ETF: a binary map key is not UTF-8");
-    }
-    case DGW_ETF_STRING: {
-        size_t n;
-        if (!count(d, 2, 1, 0, &n, "ETF: a string is longer than the bytes "
-                                   "left"))
-            return false;
-        const uint8_t *s = d->p;
-        d->p += n;
-        return put_string(d, s, n, NULL);
+        return take_byte_list(d, &s, &n) && put_string(d, s, n, NULL);
     }
     case DGW_ETF_NIL:
         return put(d, "\"\"", 2);
     case DGW_ETF_SMALL_INTEGER:
     case DGW_ETF_INTEGER:
     case DGW_ETF_SMALL_BIG:
-    case DGW_ETF_LARGE_BIG: {
-        bool neg;
-        uint64_t mag;
-        return read_integer(d, tag, &neg, &mag) && put_u64(d, neg, mag, true);
-    }
+    case DGW_ETF_LARGE_BIG:
+        return decode_integer(d, tag, true);
     default:
         return fail(d, "ETF: a map key that is not an atom, binary, string "
                        "or integer has no JSON form");
@@ -489,13 +515,8 @@ static bool decode_scalar(dec *d, uint8_t tag)
     case DGW_ETF_SMALL_INTEGER:
     case DGW_ETF_INTEGER:
     case DGW_ETF_SMALL_BIG:
-    case DGW_ETF_LARGE_BIG: {
-        bool neg;
-        uint64_t mag;
-        /* Past 2^53 a double cannot hold it: exact digits, as a string. */
-        return read_integer(d, tag, &neg, &mag) &&
-               put_u64(d, neg, mag, mag > (1ull << 53));
-    }
+    case DGW_ETF_LARGE_BIG:
+        return decode_integer(d, tag, false);
     case DGW_ETF_NEW_FLOAT:
         return read_new_float(d);
     case DGW_ETF_FLOAT:
@@ -503,30 +524,11 @@ static bool decode_scalar(dec *d, uint8_t tag)
     case DGW_ETF_ATOM:
     case DGW_ETF_SMALL_ATOM:
     case DGW_ETF_ATOM_UTF8:
-    case DGW_ETF_SMALL_ATOM_UTF8: {
-        const uint8_t *s;
-        size_t n;
-        bool latin1;
-        if (!atom_bytes(d, tag, &s, &n, &latin1))
-            return false;
-        if (atom_is(s, n, "nil") || atom_is(s, n, "null"))
-            return put(d, "null", 4);
-        if (atom_is(s, n, "true"))
-            return put(d, "true", 4);
-        if (atom_is(s, n, "false"))
-            return put(d, "false", 5);
-        return put_string(d, s, n, latin1 ? NULL : BAD_ATOM);
-    }
-    case DGW_ETF_BINARY: {
-        size_t n;
-        if (!count(d, 4, 1, 0, &n, "ETF: a binary is longer than the bytes "
-                                   "left"))
-            return false;
-        const uint8_t *s = d->p;
-        d->p += n;
-        return put_string(d, s, n, "ETF: a binary is not UTF-8 (JSON strings "
-                                   "must be)");
-    }
+    case DGW_ETF_SMALL_ATOM_UTF8:
+        return decode_atom(d, tag, false);
+    case DGW_ETF_BINARY:
+        return decode_binary(d, "ETF: a binary is not UTF-8 (JSON strings "
+                                "must be)");
     default:
         return fail(d, no_json_form(tag));
     }
@@ -535,18 +537,16 @@ static bool decode_scalar(dec *d, uint8_t tag)
 /* STRING_EXT in value position: a list of small integers. */
 static bool decode_byte_list(dec *d)
 {
+    const uint8_t *s;
     size_t n;
-    if (!count(d, 2, 1, 0, &n, "ETF: a string is longer than the bytes left"))
-        return false;
-    if (!put_ch(d, '['))
+    if (!take_byte_list(d, &s, &n) || !put_ch(d, '['))
         return false;
     for (size_t i = 0; i < n; i++) {
         if (i && !put_ch(d, ','))
             return false;
-        if (!put_u64(d, false, d->p[i], false))
+        if (!put_u64(d, false, s[i], false))
             return false;
     }
-    d->p += n;
     return put_ch(d, ']');
 }
 

@@ -1156,3 +1156,47 @@ Test(etf, compressed_term_of_size_zero_is_truncated)
     size_t zn = make_compressed((const uint8_t *)"", 0, 0, z, sizeof z);
     check_err(z, zn, DGW_ERR_PAYLOAD, "truncated");
 }
+
+/* {"k0":0,...} with n keys; when dup_of >= 0, the last key repeats key
+ * number dup_of. */
+static char *many_keys(int n, int dup_of)
+{
+    char *j = malloc((size_t)n * 16 + 8);
+    size_t k = 0;
+    j[k++] = '{';
+    for (int i = 0; i < n; i++) {
+        int name = i == n - 1 && dup_of >= 0 ? dup_of : i;
+        k += (size_t)sprintf(j + k, "%s\"k%d\":%d", i ? "," : "", name, i % 3);
+    }
+    j[k++] = '}';
+    j[k] = '\0';
+    return j;
+}
+
+Test(etf, duplicate_keys_found_in_small_hashed_and_huge_objects)
+{
+    /* 16 keys are compared pairwise, 17 to 768 hashed, more pairwise. */
+    static const int sizes[] = {2, 16, 17, 100, 768, 769, 2000};
+    uint8_t *out = malloc(1 << 20);
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        int n = sizes[i];
+        int firsts[] = {0, (n - 1) / 2, n - 2};
+        for (size_t f = 0; f < 3; f++) {
+            char *j = many_keys(n, firsts[f]);
+            size_t len;
+            const char *why;
+            cr_assert_eq(dgw_etf_encode(j, strlen(j), out, 1 << 20, &len, &why),
+                         DGW_ERR_INVALID_ARGUMENT, "%d keys, dup of %d", n,
+                         firsts[f]);
+            cr_assert(strstr(why, "duplicate key"));
+            free(j);
+        }
+        char *j = many_keys(n, -1);
+        size_t len;
+        const char *why;
+        cr_assert_eq(dgw_etf_encode(j, strlen(j), out, 1 << 20, &len, &why),
+                     DGW_OK, "%d distinct keys: %s", n, why);
+        free(j);
+    }
+    free(out);
+}

@@ -4,11 +4,13 @@
  * decoders (ei_decode_long, ei_get_type, ei_skip_term, ...) take a buffer
  * and an index but no length, so on bytes from a server they read past the
  * end of the buffer unless every extent has been checked before, which is
- * this parser's whole job. ei's encoders are a few lines each here, take
- * no capacity either, and would make lib/ depend on a 60 MB development
- * package and an ei_init() call. So lib/ has no ei: ETF is always built.
- * The tests use the Erlang runtime itself (term_to_binary/binary_to_term)
- * as the reference instead.
+ * this parser's whole job. ei's encoders take no capacity either (a size
+ * pass, then a write pass), and are a few lines each here; using them
+ * would tie lib/ to erlang-dev (no pkg-config file, a path that changes
+ * with each OTP release: /usr/lib/erlang/lib/erl_interface-5.3) and its
+ * ei_init(). So lib/ has no ei and ETF is always built. The tests take
+ * the Erlang runtime itself (term_to_binary, binary_to_term) as the
+ * reference, which ei would only re-implement.
  *
  * One pass, no recursion: an explicit stack of open containers, each with
  * the number of terms it still expects. Every term takes at least one
@@ -282,7 +284,7 @@ static uint32_t be32(const uint8_t *p)
 /* Reads a length field of `width` bytes, then checks that `per` bytes per
  * counted item (plus `extra`) are there. */
 static inline bool count(dec *d, unsigned width, size_t per, size_t extra,
-                  size_t *out, const char *too_long)
+                         size_t *out, const char *too_long)
 {
     if (!need(d, width))
         return false;
@@ -418,6 +420,9 @@ static bool read_old_float(dec *d)
 
 static const char *no_json_form(uint8_t tag)
 {
+    /* Tag numbers of erl_ext_dist: NEW_PID, PID; NEW_PORT, PORT, V4_PORT;
+     * NEWER_REFERENCE, REFERENCE, NEW_REFERENCE; NEW_FUN, EXPORT, FUN;
+     * DIST_HEADER, ATOM_CACHE_REF. */
     switch (tag) {
     case 88: case 103: return "ETF: a pid has no JSON form";
     case 89: case 102: case 120: return "ETF: a port has no JSON form";

@@ -59,8 +59,8 @@
  * Encoding (client -> server), JSON -> term, as erlpack does it (Discord
  * points to erlpack as its example, and closes with 4002 when a payload
  * uses atom keys, so keys are binaries):
- *   object -> map with binary keys; a duplicate key is an error (Erlang's
- *   binary_to_term refuses such a map); array -> proper list, [] -> NIL_EXT,
+ *   object -> map with binary keys; a duplicate key (after unescaping) is
+ *   an error, since Erlang's binary_to_term refuses such a map; array -> proper list, [] -> NIL_EXT,
  *   an array of integers 0..255 -> STRING_EXT (as term_to_binary does);
  *   string -> binary (UTF-8 checked, escapes resolved, lone surrogates
  *   refused); null -> atom nil; true/false -> atoms; an integer (no

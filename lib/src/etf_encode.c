@@ -307,26 +307,56 @@ static const uint8_t *skip_own_term(const uint8_t *p)
     return p;
 }
 
+static size_t key_len(const uint8_t *k)
+{
+    return (size_t)k[1] << 24 | (size_t)k[2] << 16 | (size_t)k[3] << 8 | k[4];
+}
+
+static bool same_key(const uint8_t *a, const uint8_t *b)
+{
+    size_t n = key_len(a);
+    return n == key_len(b) && memcmp(a + 5, b + 5, n) == 0;
+}
+
+/* Keys are compared pairwise up to this many, hashed above it. The table
+ * (4 KiB of stack) holds what the 4096-byte cap allows (682 pairs at
+ * most); larger maps, under larger caps, fall back to pairwise. */
+#define PAIRWISE_MAX 16
+#define KEY_SLOTS 1024
+
 /* Erlang refuses a map with a repeated key, and Discord closes with 4002
- * on what it cannot decode: say so here instead. Quadratic in the keys of
- * one map, which the 4096-byte cap keeps under a few hundred. */
+ * on what it cannot decode: say so here instead. body is the offset of
+ * the map's first key (every key is a binary this encoder wrote). */
 static bool unique_keys(enc *e, size_t body, size_t pairs)
 {
-    const uint8_t *k1 = e->out + body;
-    for (size_t i = 0; i + 1 < pairs; i++) {
-        size_t n1 = (size_t)k1[1] << 24 | (size_t)k1[2] << 16 |
-                    (size_t)k1[3] << 8 | k1[4];
-        const uint8_t *k2 = skip_own_term(k1 + 5 + n1);
-        const uint8_t *next = k2;
-        for (size_t j = i + 1; j < pairs; j++) {
-            size_t n2 = (size_t)k2[1] << 24 | (size_t)k2[2] << 16 |
-                        (size_t)k2[3] << 8 | k2[4];
-            if (n1 == n2 && memcmp(k1 + 5, k2 + 5, n1) == 0)
-                return bad(e, "an object has a duplicate key (an Erlang map "
-                              "cannot)");
-            k2 = skip_own_term(k2 + 5 + n2);
+    static const char dup[] = "an object has a duplicate key (an Erlang map "
+                              "cannot)";
+    const uint8_t *k = e->out + body;
+    if (pairs > PAIRWISE_MAX && pairs <= KEY_SLOTS / 4 * 3 &&
+        e->len <= UINT32_MAX) {
+        uint32_t slot[KEY_SLOTS];
+        memset(slot, 0xff, sizeof slot);
+        for (size_t i = 0; i < pairs; i++) {
+            size_t n = key_len(k);
+            uint32_t h = 2166136261u; /* FNV-1a */
+            for (size_t j = 0; j < n; j++)
+                h = (h ^ k[5 + j]) * 16777619u;
+            for (h &= KEY_SLOTS - 1; slot[h] != UINT32_MAX;
+                 h = (h + 1) & (KEY_SLOTS - 1))
+                if (same_key(k, e->out + slot[h]))
+                    return bad(e, dup);
+            slot[h] = (uint32_t)(k - e->out);
+            k = skip_own_term(k + 5 + n);
         }
-        k1 = next;
+        return true;
+    }
+    for (size_t i = 0; i + 1 < pairs; i++) {
+        const uint8_t *next = skip_own_term(k + 5 + key_len(k));
+        for (const uint8_t *o = next, *end = e->out + e->len; o < end;
+             o = skip_own_term(o + 5 + key_len(o)))
+            if (same_key(k, o))
+                return bad(e, dup);
+        k = next;
     }
     return true;
 }

@@ -12,7 +12,8 @@
  *                  Failure => the output is untouched and there is a
  *                  message.
  *   mode & 3 == 1  encode: rest is JSON text, cap by mode bits 4-5 (4096,
- *                  64 KiB, 64, 0 bytes). Success => within the cap; it
+ *                  64 KiB, 64, 0 bytes), encoder flags from bits 2-3 (atom
+ *                  keys, snowflake integers). Success => within the cap; it
  *                  decodes; the decoded JSON means the same as the input
  *                  (cJSON reads both: same structure, strings and numbers,
  *                  integers past 2^53 as strings of the same value); one
@@ -82,7 +83,7 @@ static bool reencode(dgw_mem *m, const char *s, size_t n, dgw_buf *json2)
     size_t cap = 3 * n + 16, len;
     uint8_t *e = malloc(cap);
     const char *why = NULL;
-    int r = dgw_etf_encode(s, n, e, cap, &len, &why);
+    int r = dgw_etf_encode(s, n, 0, e, cap, &len, &why);
     if (r == DGW_ERR_INVALID_ARGUMENT && why_is(why, DUP_KEY)) {
         free(e);
         return false;
@@ -205,7 +206,8 @@ static void mode_encode(dgw_mem *m, uint8_t mode, const uint8_t *p, size_t n)
     uint8_t *e = malloc(cap ? cap : 1);
     size_t len = 0;
     const char *why = NULL;
-    int r = dgw_etf_encode(json, n, e, cap, &len, &why);
+    unsigned flags = (mode >> 2) & 3; /* DGW_ETF_ATOM_KEYS, _SNOWFLAKE_... */
+    int r = dgw_etf_encode(json, n, flags, e, cap, &len, &why);
     FZ_CHECK(r == DGW_OK || r == DGW_ERR_INVALID_ARGUMENT ||
                  r == DGW_ERR_SEND_TOO_LARGE,
              "encode returned %d", r);

@@ -195,7 +195,11 @@ static const char *const words[] = {
     "\xf0\x9f\x98\x80\xf0\x9f\x8e\x89", "\"quoted\"", "back\\slash",
     "line\nbreak\ttab\rcr", "ctl\x01\x02\x1f\x7f", "slash/es", "a",
     "nil", "true", "false", "null", "\xc2\xa0nbsp", "\xef\xbf\xbf",
-    "\xf4\x8f\xbf\xbf", "mixed \xce\xb1\xce\xb2\xce\xb3 text"};
+    "\xf4\x8f\xbf\xbf", "mixed \xce\xb1\xce\xb2\xce\xb3 text",
+    /* Snowflake-shaped or nearly (DGW_ETF_SNOWFLAKE_INTEGERS). */
+    "12345678901234567", "1234567890123456789", "18446744073709551615",
+    "18446744073709551616", "01234567890123456789", "1234567890123456",
+    "99999999999999999999"};
 
 static bool word_is_literal(const char *s)
 {
@@ -615,9 +619,35 @@ static void erl_charlist(etv_text *t, const char *s, size_t n)
     put(t, "]", 1);
 }
 
-static void erl_string(etv_text *t, const etv *s, bool decode_side)
+enum { SIDE_DECODE, SIDE_CLIENT, SIDE_SERVER };
+
+/* What DGW_ETF_SNOWFLAKE_INTEGERS turns into an integer. */
+static bool snowflake_text(const etv *s)
 {
-    uint8_t f = decode_side ? s->flavour : ETV_AS_BINARY;
+    if (s->n < 17 || s->n > 20 || s->s[0] == '0')
+        return false;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        unsigned d = (unsigned)(s->s[i] - '0');
+        if (d > 9 || v > (~0ull - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    return true;
+}
+
+/* false: the term cannot be written as Erlang source (an atom key with a
+ * noncharacter, which erl_scan refuses). */
+static bool erl_string(etv_text *t, const etv *s, int side, bool key)
+{
+    uint8_t f = side == SIDE_DECODE ? s->flavour : ETV_AS_BINARY;
+    if (side == SIDE_SERVER && key && chars(s->s, s->n) <= 255) {
+        if (!atom_ok(s->s, s->n))
+            return false;
+        f = ETV_AS_ATOM;
+    }
+    if (side == SIDE_SERVER && !key && snowflake_text(s))
+        f = ETV_AS_INTEGER;
     if (f == ETV_AS_ATOM)
         erl_atom(t, s->s, s->n);
     else if (f == ETV_AS_CHARLIST)
@@ -626,27 +656,30 @@ static void erl_string(etv_text *t, const etv *s, bool decode_side)
         put(t, s->s, s->n);
     else
         erl_binary(t, s->s, s->n);
+    return true;
 }
 
-static void erl(const etv *v, etv_text *t, bool decode_side)
+static bool erl(const etv *v, etv_text *t, int side)
 {
+    bool ok = true;
     switch (v->kind) {
     case ETV_NULL:
-        puts_(t, decode_side && v->flavour == ETV_AS_NULL_ATOM ? "null" : "nil");
+        puts_(t, side == SIDE_DECODE && v->flavour == ETV_AS_NULL_ATOM ? "null"
+                                                                      : "nil");
         break;
     case ETV_BOOL: puts_(t, v->b ? "true" : "false"); break;
     case ETV_INT:
         putf(t, "%s%llu", v->neg ? "-" : "", (unsigned long long)v->mag);
         break;
     case ETV_FLOAT: putf(t, "%.17e", v->f); break;
-    case ETV_STR: erl_string(t, v, decode_side); break;
+    case ETV_STR: ok = erl_string(t, v, side, false); break;
     case ETV_ARR: {
-        bool tuple = decode_side && v->flavour == ETV_AS_TUPLE;
+        bool tuple = side == SIDE_DECODE && v->flavour == ETV_AS_TUPLE;
         put(t, tuple ? "{" : "[", 1);
         for (size_t i = 0; i < v->count; i++) {
             if (i)
                 put(t, ",", 1);
-            erl(v->items[i], t, decode_side);
+            ok &= erl(v->items[i], t, side);
         }
         put(t, tuple ? "}" : "]", 1);
         break;
@@ -656,14 +689,19 @@ static void erl(const etv *v, etv_text *t, bool decode_side)
         for (size_t i = 0; i < v->count; i++) {
             if (i)
                 put(t, ",", 1);
-            erl_string(t, v->keys[i], decode_side);
+            ok &= erl_string(t, v->keys[i], side, true);
             put(t, "=>", 2);
-            erl(v->items[i], t, decode_side);
+            ok &= erl(v->items[i], t, side);
         }
         put(t, "}", 1);
         break;
     }
+    return ok;
 }
 
-void etv_erl_decode_side(const etv *v, etv_text *t) { erl(v, t, true); }
-void etv_erl_encode_side(const etv *v, etv_text *t) { erl(v, t, false); }
+void etv_erl_decode_side(const etv *v, etv_text *t) { erl(v, t, SIDE_DECODE); }
+void etv_erl_encode_side(const etv *v, etv_text *t) { erl(v, t, SIDE_CLIENT); }
+bool etv_erl_server_side(const etv *v, etv_text *t)
+{
+    return erl(v, t, SIDE_SERVER);
+}

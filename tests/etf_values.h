@@ -5,6 +5,8 @@
  *   the JSON given to libdgw's encoder     (etv_json_input)
  *   the Erlang term Erlang encodes for us  (etv_erl_decode_side)
  *   the Erlang term our encoding must be   (etv_erl_encode_side)
+ *   ... with DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS
+ *                                          (etv_erl_server_side)
  *
  * A value is a JSON-shaped tree; each node also carries an Erlang
  * "flavour" for the decode side, so that one JSON value comes from many
@@ -82,5 +84,8 @@ void etv_json_expected(const etv *v, etv_text *t);
 void etv_json_input(const etv *v, etv_text *t);
 void etv_erl_decode_side(const etv *v, etv_text *t);
 void etv_erl_encode_side(const etv *v, etv_text *t);
+/* false when the term cannot be written as Erlang source (an atom key with
+ * a noncharacter); t is then incomplete. */
+bool etv_erl_server_side(const etv *v, etv_text *t);
 
 #endif

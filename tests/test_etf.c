@@ -95,7 +95,7 @@ static size_t encode(const char *json, uint8_t *out, size_t cap, int *err,
 {
     size_t len = 0;
     *why = NULL;
-    *err = dgw_etf_encode(json, strlen(json), out, cap, &len, why);
+    *err = dgw_etf_encode(json, strlen(json), 0, out, cap, &len, why);
     return len;
 }
 
@@ -205,6 +205,7 @@ static const char *const commands[][2] = {
 
 #define N_RANDOM 1500
 #define N_VARIANTS 6
+#define SERVER_ID 1000000 /* oracle ids of the server-style encodings */
 
 typedef struct xcase {
     etv *v;
@@ -267,7 +268,7 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
 
     size_t enc_cap = 1 << 20;
     uint8_t *enc = malloc(enc_cap);
-    size_t byte_exact = 0;
+    size_t byte_exact = 0, server_checks = 0, server_ok = 0;
     for (size_t i = 0; i < n; i++) {
         etv_text j = {0}, e = {0};
         etv_json_expected(xc[i].v, &j);
@@ -283,7 +284,7 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
         etv_json_input(xc[i].v, &js);
         size_t len;
         const char *why = NULL;
-        int r = dgw_etf_encode(js.p, js.len, enc, enc_cap, &len, &why);
+        int r = dgw_etf_encode(js.p, js.len, 0, enc, enc_cap, &len, &why);
         cr_assert_eq(r, DGW_OK, "encoding value %zu failed: %s\n%s", i, why,
                      js.p);
         int err;
@@ -302,6 +303,29 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
         etv_erl_encode_side(xc[i].v, &e);
         fprintf(in, ">>,%s}.\n", e.p);
         etv_text_free(&e);
+
+        /* The same value as a server sends it: atom keys, snowflakes as
+         * integers; it must decode to the same JSON too. */
+        r = dgw_etf_encode(js.p, js.len,
+                           DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS, enc,
+                           enc_cap, &len, &why);
+        cr_assert_eq(r, DGW_OK, "server-style encoding of %zu: %s", i, why);
+        back = decode(enc, len, 1 << 24, &err, &why);
+        cr_assert_eq(err, DGW_OK, "server-style %zu did not decode: %s", i, why);
+        bj = cJSON_Parse(back);
+        cr_assert(bj && same_json(bj, xc[i].expected),
+                  "value %zu: server-style encode then decode gave\n%s", i,
+                  back);
+        cJSON_Delete(bj);
+        free(back);
+        if (etv_erl_server_side(xc[i].v, &e)) {
+            fprintf(in, "{enc,%zu,<<", SERVER_ID + i);
+            for (size_t k = 0; k < len; k++)
+                fprintf(in, k ? ",%u" : "%u", enc[k]);
+            fprintf(in, ">>,%s}.\n", e.p);
+            server_checks++;
+        }
+        etv_text_free(&e);
         etv_text_free(&js);
         etv_text_free(&j);
     }
@@ -311,7 +335,7 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
     for (size_t i = 0; i < ncmd; i++) {
         size_t len;
         const char *why = NULL;
-        int r = dgw_etf_encode(commands[i][0], strlen(commands[i][0]), enc,
+        int r = dgw_etf_encode(commands[i][0], strlen(commands[i][0]), 0, enc,
                                DGW_MAX_SEND_PAYLOAD, &len, &why);
         cr_assert_eq(r, DGW_OK, "command %zu: %s", i, why);
         fprintf(in, "{roundtrip,%zu,<<", n + i);
@@ -332,6 +356,14 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
         int off = 0;
         cr_assert_eq(sscanf(line, "%c %zu %15s %n", &kind, &id, variant, &off),
                      3, "bad oracle line: %.80s", line);
+        if (id >= SERVER_ID) {
+            cr_assert_lt(id - SERVER_ID, n);
+            cr_assert_str_eq(variant, "ok", "Erlang read our server-style "
+                                            "encoding of value %zu as something "
+                                            "else (%s)", id - SERVER_ID, variant);
+            server_ok++;
+            continue;
+        }
         cr_assert_lt(id, n + ncmd);
         if (id >= n) {
             const char *const *c = commands[id - n];
@@ -395,7 +427,9 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
         x->decoded++;
         free(bin);
     }
-    cr_assert_eq(lines, n * (N_VARIANTS + 1) + ncmd * N_VARIANTS);
+    cr_assert_eq(lines, n * (N_VARIANTS + 1) + ncmd * N_VARIANTS + server_checks);
+    cr_assert_eq(server_ok, server_checks);
+    cr_assert_gt(server_checks, n * 9 / 10);
     cr_assert_eq(commands_back, ncmd * N_VARIANTS);
     for (size_t i = 0; i < n; i++) {
         cr_assert_eq(xc[i].decoded, N_VARIANTS, "value %zu: %d variants", i,
@@ -411,9 +445,9 @@ Test(etf_erlang, decode_and_encode_agree_with_erlang, .timeout = 300)
     cr_assert_gt(byte_exact, 200, "only %zu byte-exact values", byte_exact);
     fprintf(stderr, "etf_erlang: %zu values, %zu Erlang encodings decoded "
                     "(%zu compressed), %zu of our encodings read back by "
-                    "binary_to_term (%zu byte-identical), %zu commands "
-                    "round-tripped through Erlang\n",
-            n, n * N_VARIANTS, compressed, n, byte_exact, ncmd);
+                    "binary_to_term (%zu byte-identical) and %zu server-style "
+                    "ones, %zu commands round-tripped through Erlang\n",
+            n, n * N_VARIANTS, compressed, n, byte_exact, server_checks, ncmd);
     free(res);
     free(xc);
     unlink(in_path);
@@ -983,7 +1017,7 @@ Test(etf, encode_errors)
     uint8_t out[16];
     size_t len;
     const char *why;
-    cr_assert_eq(dgw_etf_encode(NULL, 0, out, sizeof out, &len, &why),
+    cr_assert_eq(dgw_etf_encode(NULL, 0, 0, out, sizeof out, &len, &why),
                  DGW_ERR_INVALID_ARGUMENT);
     enc_err("  ", DGW_ERR_INVALID_ARGUMENT, "value is missing");
     enc_err("{", DGW_ERR_INVALID_ARGUMENT, "object key");
@@ -1050,7 +1084,7 @@ Test(etf, send_cap_is_measured_on_the_etf_bytes)
     for (size_t cap = 0; cap < full; cap++) {
         uint8_t *exact = malloc(cap ? cap : 1);
         size_t got = 0;
-        cr_assert_eq(dgw_etf_encode(cmd, strlen(cmd), exact, cap, &got, &why),
+        cr_assert_eq(dgw_etf_encode(cmd, strlen(cmd), 0, exact, cap, &got, &why),
                      DGW_ERR_SEND_TOO_LARGE, "cap %zu", cap);
         free(exact);
     }
@@ -1185,7 +1219,7 @@ Test(etf, duplicate_keys_found_in_small_hashed_and_huge_objects)
             char *j = many_keys(n, firsts[f]);
             size_t len;
             const char *why;
-            cr_assert_eq(dgw_etf_encode(j, strlen(j), out, 1 << 20, &len, &why),
+            cr_assert_eq(dgw_etf_encode(j, strlen(j), 0, out, 1 << 20, &len, &why),
                          DGW_ERR_INVALID_ARGUMENT, "%d keys, dup of %d", n,
                          firsts[f]);
             cr_assert(strstr(why, "duplicate key"));
@@ -1194,9 +1228,81 @@ Test(etf, duplicate_keys_found_in_small_hashed_and_huge_objects)
         char *j = many_keys(n, -1);
         size_t len;
         const char *why;
-        cr_assert_eq(dgw_etf_encode(j, strlen(j), out, 1 << 20, &len, &why),
+        cr_assert_eq(dgw_etf_encode(j, strlen(j), 0, out, 1 << 20, &len, &why),
                      DGW_OK, "%d distinct keys: %s", n, why);
         free(j);
     }
     free(out);
+}
+
+static void enc_flags_bytes(const char *json, unsigned flags,
+                            const uint8_t *expect, size_t n)
+{
+    uint8_t out[8192];
+    size_t len;
+    const char *why;
+    int err = dgw_etf_encode(json, strlen(json), flags, out, sizeof out, &len,
+                             &why);
+    cr_assert_eq(err, DGW_OK, "encoding %s failed: %s", json, why);
+    cr_assert_eq(len, n, "encoding %s: %zu bytes, expected %zu", json, len, n);
+    cr_assert(memcmp(out, expect, n) == 0, "encoding %s: wrong bytes", json);
+}
+
+#define ENC_FLAGS(json, flags, ...)                                           \
+    do {                                                                      \
+        static const uint8_t ex_[] = {__VA_ARGS__};                           \
+        enc_flags_bytes(json, flags, ex_, sizeof ex_);                        \
+    } while (0)
+
+Test(etf, server_style_atom_keys_and_snowflake_integers)
+{
+    const unsigned both = DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS;
+    ENC_FLAGS("{\"id\":\"1234567890123456789\"}", both,
+              131, 116, 0, 0, 0, 1, 119, 2, 'i', 'd',
+              110, 8, 0, 0x15, 0x81, 0xe9, 0x7d, 0xf4, 0x10, 0x22, 0x11);
+    ENC_FLAGS("{\"\\u00e9\":\"12345678901234567\"}", DGW_ETF_ATOM_KEYS,
+              131, 116, 0, 0, 0, 1, 119, 2, 0xc3, 0xa9,
+              109, 0, 0, 0, 17, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0',
+              '1', '2', '3', '4', '5', '6', '7');
+    /* Not snowflakes: 16 digits, a leading zero, past 64 bits, escaped. */
+    static const char *const strings[] = {
+        "\"1234567890123456\"", "\"01234567890123456789\"",
+        "\"18446744073709551616\"", "\"1234567890123456\\u0037\"",
+        "\"12345678901234567x\""};
+    for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+        uint8_t out[64];
+        size_t len;
+        const char *why;
+        cr_assert_eq(dgw_etf_encode(strings[i], strlen(strings[i]), both, out,
+                                    sizeof out, &len, &why), DGW_OK);
+        cr_assert_eq(out[1], DGW_ETF_BINARY, "%s became an integer", strings[i]);
+    }
+    ENC_FLAGS("\"18446744073709551615\"", both, 131, 110, 8, 0, 255, 255, 255,
+              255, 255, 255, 255, 255);
+    /* A key of 256 characters cannot be an atom; one of 255 two-byte
+     * characters can (ATOM_UTF8_EXT, 2-byte length). */
+    char key[2 * 256 + 16];
+    uint8_t out[2048];
+    size_t len;
+    const char *why;
+    size_t k = 0;
+    key[k++] = '{';
+    key[k++] = '"';
+    memset(key + k, 'a', 256);
+    k += 256;
+    strcpy(key + k, "\":1}");
+    cr_assert_eq(dgw_etf_encode(key, strlen(key), both, out, sizeof out, &len,
+                                &why), DGW_OK);
+    cr_assert_eq(out[6], DGW_ETF_BINARY);
+    k = 2;
+    for (int i = 0; i < 255; i++) {
+        key[k++] = (char)0xc3;
+        key[k++] = (char)0xa9;
+    }
+    strcpy(key + k, "\":1}");
+    cr_assert_eq(dgw_etf_encode(key, strlen(key), both, out, sizeof out, &len,
+                                &why), DGW_OK);
+    cr_assert_eq(out[6], DGW_ETF_ATOM_UTF8);
+    cr_assert_eq(out[7] << 8 | out[8], 510);
+    check_ok(out, len, key); /* decodes back to the same JSON text */
 }

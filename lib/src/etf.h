@@ -141,6 +141,18 @@ int dgw_etf_decode(dgw_etf_decoder *d, const uint8_t *in, size_t n,
 void dgw_etf_decoder_trim(dgw_etf_decoder *d, size_t keep_cap);
 void dgw_etf_decoder_free(dgw_etf_decoder *d);
 
+/* dgw_etf_encode flags. 0 is what a client sends (libdgw's commands).
+ * The two flags make what Discord's gateway sends, for a server (the mock
+ * gateway) or a benchmark: */
+enum {
+    /* Object keys as UTF-8 atoms (keys over 255 characters stay binaries). */
+    DGW_ETF_ATOM_KEYS = 1,
+    /* Strings of 17 to 20 digits (no leading zero) that fit 64 bits as
+     * integers: snowflakes. Each is above 2^53, so it decodes back to the
+     * same string. */
+    DGW_ETF_SNOWFLAKE_INTEGERS = 2
+};
+
 /* Encodes one JSON value [json, json+n) (white space around it allowed) as
  * an ETF message (131, then the term) into out[0, cap); *len gets its
  * size. Never allocates. Returns
@@ -152,7 +164,7 @@ void dgw_etf_decoder_free(dgw_etf_decoder *d);
  *                              double range, or a duplicate object key
  *   DGW_ERR_SEND_TOO_LARGE     the encoding does not fit in cap
  * with *why saying which. */
-int dgw_etf_encode(const char *json, size_t n, uint8_t *out, size_t cap,
-                   size_t *len, const char **why);
+int dgw_etf_encode(const char *json, size_t n, unsigned flags, uint8_t *out,
+                   size_t cap, size_t *len, const char **why);
 
 #endif

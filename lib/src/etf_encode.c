@@ -16,6 +16,7 @@
 typedef struct enc {
     uint8_t *out;
     size_t len, cap;
+    unsigned flags;
     int err;
     const char *why;
 } enc;
@@ -271,6 +272,51 @@ static bool byte_element(enc *e, open_container *c, const char *p,
     return widen(e, c);
 }
 
+/* DGW_ETF_SNOWFLAKE_INTEGERS: a string of 17 to 20 digits, no leading
+ * zero, that fits 64 bits, becomes that integer. 17 digits is past 2^53,
+ * so the decoder renders it as the same string again. */
+static bool emit_string_value(enc *e, dgw_span s)
+{
+    size_t n = s.n - 2;
+    if ((e->flags & DGW_ETF_SNOWFLAKE_INTEGERS) && n >= 17 && n <= 20 &&
+        s.p[1] != '0') {
+        uint64_t v = 0;
+        size_t i;
+        for (i = 1; i <= n; i++) {
+            unsigned digit = (unsigned)(s.p[i] - '0');
+            if (digit > 9 || v > (UINT64_MAX - digit) / 10)
+                break;
+            v = v * 10 + digit;
+        }
+        if (i > n)
+            return emit_integer(e, false, v);
+    }
+    return emit_binary(e, s);
+}
+
+/* DGW_ETF_ATOM_KEYS: the binary just written becomes a UTF-8 atom, in
+ * place, when it can be one (at most 255 characters). */
+static void binary_to_atom(enc *e, size_t at)
+{
+    uint8_t *b = e->out + at;
+    size_t n = e->len - at - 5, chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += (b[5 + i] & 0xC0) != 0x80;
+    if (chars > DGW_ETF_MAX_ATOM_CHARS)
+        return;
+    size_t head = n <= 255 ? 2 : 3;
+    if (head == 2) {
+        b[0] = DGW_ETF_SMALL_ATOM_UTF8;
+        b[1] = (uint8_t)n;
+    } else {
+        b[0] = DGW_ETF_ATOM_UTF8;
+        b[1] = (uint8_t)(n >> 8);
+        b[2] = (uint8_t)n;
+    }
+    memmove(b + head, b + 5, n);
+    e->len -= 5 - head;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Duplicate keys                                                            */
 
@@ -285,7 +331,9 @@ static const uint8_t *skip_own_term(const uint8_t *p)
         case DGW_ETF_INTEGER: p += 4; break;
         case DGW_ETF_NEW_FLOAT: p += 8; break;
         case DGW_ETF_SMALL_BIG: p += 1 + 1 + p[0]; break;
-        case DGW_ETF_SMALL_ATOM: p += 1 + p[0]; break;
+        case DGW_ETF_SMALL_ATOM:
+        case DGW_ETF_SMALL_ATOM_UTF8: p += 1 + p[0]; break;
+        case DGW_ETF_ATOM_UTF8: p += 2 + ((size_t)p[0] << 8 | p[1]); break;
         case DGW_ETF_BINARY: {
             uint32_t n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
                          (uint32_t)p[2] << 8 | p[3];
@@ -307,15 +355,41 @@ static const uint8_t *skip_own_term(const uint8_t *p)
     return p;
 }
 
-static size_t key_len(const uint8_t *k)
+/* A key this encoder wrote (a binary, or an atom with DGW_ETF_ATOM_KEYS):
+ * its bytes; returns where its value starts. */
+static const uint8_t *key_bytes(const uint8_t *k, const uint8_t **s, size_t *n)
 {
-    return (size_t)k[1] << 24 | (size_t)k[2] << 16 | (size_t)k[3] << 8 | k[4];
+    switch (k[0]) {
+    case DGW_ETF_SMALL_ATOM_UTF8:
+        *n = k[1];
+        *s = k + 2;
+        break;
+    case DGW_ETF_ATOM_UTF8:
+        *n = (size_t)k[1] << 8 | k[2];
+        *s = k + 3;
+        break;
+    default:
+        *n = (size_t)k[1] << 24 | (size_t)k[2] << 16 | (size_t)k[3] << 8 | k[4];
+        *s = k + 5;
+        break;
+    }
+    return *s + *n;
 }
 
 static bool same_key(const uint8_t *a, const uint8_t *b)
 {
-    size_t n = key_len(a);
-    return n == key_len(b) && memcmp(a + 5, b + 5, n) == 0;
+    const uint8_t *sa, *sb;
+    size_t na, nb;
+    key_bytes(a, &sa, &na);
+    key_bytes(b, &sb, &nb);
+    return na == nb && memcmp(sa, sb, na) == 0;
+}
+
+static const uint8_t *next_key(const uint8_t *k)
+{
+    const uint8_t *s;
+    size_t n;
+    return skip_own_term(key_bytes(k, &s, &n));
 }
 
 /* Keys are compared pairwise up to this many, hashed above it. The table
@@ -326,7 +400,7 @@ static bool same_key(const uint8_t *a, const uint8_t *b)
 
 /* Erlang refuses a map with a repeated key, and Discord closes with 4002
  * on what it cannot decode: say so here instead. body is the offset of
- * the map's first key (every key is a binary this encoder wrote). */
+ * the map's first key. */
 static bool unique_keys(enc *e, size_t body, size_t pairs)
 {
     static const char dup[] = "an object has a duplicate key (an Erlang map "
@@ -337,23 +411,25 @@ static bool unique_keys(enc *e, size_t body, size_t pairs)
         uint32_t slot[KEY_SLOTS];
         memset(slot, 0xff, sizeof slot);
         for (size_t i = 0; i < pairs; i++) {
-            size_t n = key_len(k);
+            const uint8_t *ks;
+            size_t n;
+            key_bytes(k, &ks, &n);
             uint32_t h = 2166136261u; /* FNV-1a */
             for (size_t j = 0; j < n; j++)
-                h = (h ^ k[5 + j]) * 16777619u;
+                h = (h ^ ks[j]) * 16777619u;
             for (h &= KEY_SLOTS - 1; slot[h] != UINT32_MAX;
                  h = (h + 1) & (KEY_SLOTS - 1))
                 if (same_key(k, e->out + slot[h]))
                     return bad(e, dup);
             slot[h] = (uint32_t)(k - e->out);
-            k = skip_own_term(k + 5 + n);
+            k = next_key(k);
         }
         return true;
     }
     for (size_t i = 0; i + 1 < pairs; i++) {
-        const uint8_t *next = skip_own_term(k + 5 + key_len(k));
+        const uint8_t *next = next_key(k);
         for (const uint8_t *o = next, *end = e->out + e->len; o < end;
-             o = skip_own_term(o + 5 + key_len(o)))
+             o = next_key(o))
             if (same_key(k, o))
                 return bad(e, dup);
         k = next;
@@ -381,8 +457,11 @@ static const char *key(enc *e, const char *p, const char *end)
         bad(e, "not JSON: an object key is not a string");
         return NULL;
     }
+    size_t at = e->len;
     if (!emit_binary(e, s))
         return NULL;
+    if (e->flags & DGW_ETF_ATOM_KEYS)
+        binary_to_atom(e, at);
     p = skip_ws(p, end);
     if (p >= end || *p != ':') {
         bad(e, "not JSON: no ':' after an object key");
@@ -437,7 +516,7 @@ static bool encode(enc *e, const char *p, const char *end)
         dgw_span v;
         switch (dgw_json_value(&p, end, &v)) {
         case DGW_JSON_STRING:
-            if (!emit_binary(e, v))
+            if (!emit_string_value(e, v))
                 return false;
             break;
         case DGW_JSON_NUMBER:
@@ -497,10 +576,11 @@ static bool encode(enc *e, const char *p, const char *end)
     return true;
 }
 
-int dgw_etf_encode(const char *json, size_t n, uint8_t *out, size_t cap,
-                   size_t *len, const char **why)
+int dgw_etf_encode(const char *json, size_t n, unsigned flags, uint8_t *out,
+                   size_t cap, size_t *len, const char **why)
 {
-    enc e = {.out = out, .len = 0, .cap = cap, .err = DGW_OK, .why = NULL};
+    enc e = {.out = out, .len = 0, .cap = cap, .flags = flags, .err = DGW_OK,
+             .why = NULL};
     if (n == 0)
         json = ""; /* may be NULL: no NULL + 0 below */
     if (!encode(&e, json, json + n)) {

@@ -162,7 +162,8 @@ int main(int argc, char **argv)
         const char *why;
         if (dgw_etf_encode(p, n, DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS,
                            e, cap, &en, &why) != DGW_OK) {
-            fprintf(stderr, "etf_bench: cannot encode dispatch %zu: %s\n", i, why);
+            fprintf(stderr, "etf_bench: cannot encode dispatch %zu: %s\n", i,
+                    why);
             return 1;
         }
         push(&etf, e, en);
@@ -185,7 +186,8 @@ int main(int argc, char **argv)
                            &why) != DGW_OK ||
             dgw_buf_live(&out) != jn ||
             memcmp(out.p + out.off, json.text + json.off[i], jn) != 0) {
-            fprintf(stderr, "etf_bench: dispatch %zu decodes to other JSON\n", i);
+            fprintf(stderr, "etf_bench: dispatch %zu decodes to other JSON\n",
+                    i);
             return 1;
         }
     }
@@ -209,18 +211,16 @@ int main(int argc, char **argv)
     qsort(t_json, (size_t)repeat, sizeof(double), cmp_double);
     qsort(t_etf, (size_t)repeat, sizeof(double), cmp_double);
     qsort(t_dec, (size_t)repeat, sizeof(double), cmp_double);
-    double mj = t_json[repeat / 2], me = t_etf[repeat / 2], md = t_dec[repeat / 2];
-    double mb = (double)json.len / 1e6;
+    double mj = t_json[repeat / 2], me = t_etf[repeat / 2];
+    double md = t_dec[repeat / 2], mb = (double)json.len / 1e6;
+    double ev = (double)ndispatch;
     printf("etf_bench: %zu dispatches, JSON %.2f MB, ETF %.2f MB on the wire "
            "(ETF/JSON %.3f); median of %d rounds\n",
-           ndispatch, mb, (double)etf.len / 1e6, (double)etf.len / (double)json.len,
-           repeat);
-    printf("  json scan        %9.0f events/s %8.1f MB/s\n", (double)ndispatch / mj,
-           mb / mj);
-    printf("  etf decode+scan  %9.0f events/s %8.1f MB/s\n", (double)ndispatch / me,
-           mb / me);
-    printf("  etf decode       %9.0f events/s %8.1f MB/s\n", (double)ndispatch / md,
-           mb / md);
+           ndispatch, mb, (double)etf.len / 1e6,
+           (double)etf.len / (double)json.len, repeat);
+    printf("  json scan        %9.0f events/s %8.1f MB/s\n", ev / mj, mb / mj);
+    printf("  etf decode+scan  %9.0f events/s %8.1f MB/s\n", ev / me, mb / me);
+    printf("  etf decode       %9.0f events/s %8.1f MB/s\n", ev / md, mb / md);
     printf("  ratio (etf decode+scan time / json scan time): %.2f\n", me / mj);
     if (sink == 42)
         printf("\n");

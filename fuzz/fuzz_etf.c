@@ -215,7 +215,8 @@ static void mode_encode(dgw_mem *m, uint8_t mode, const uint8_t *p, size_t n)
         FZ_CHECK(why && *why, "error without a message");
         /* What the encoder calls JSON, cJSON does too. */
         if (r == DGW_ERR_INVALID_ARGUMENT && why_is(why, "not JSON"))
-            FZ_CHECK(!dgw_json_is_value(json, n), "valid JSON refused: %s", why);
+            FZ_CHECK(!dgw_json_is_value(json, n), "valid JSON refused: %s",
+                     why);
         free(e);
         return;
     }

@@ -468,7 +468,8 @@ static bool decode_atom(dec *d, uint8_t tag, bool key)
         if (atom_is(s, n, "false"))
             return put(d, "false", 5);
     }
-    return put_string(d, s, n, latin1 ? NULL : "ETF: a UTF-8 atom is not UTF-8");
+    return put_string(d, s, n,
+                      latin1 ? NULL : "ETF: a UTF-8 atom is not UTF-8");
 }
 
 static bool decode_binary(dec *d, const char *bad_utf8)

@@ -59,20 +59,23 @@
  * Encoding (client -> server), JSON -> term, as erlpack does it (Discord
  * points to erlpack as its example, and closes with 4002 when a payload
  * uses atom keys, so keys are binaries):
- *   object -> map with binary keys; a duplicate key (after unescaping) is
- *   an error, since Erlang's binary_to_term refuses such a map; array -> proper list, [] -> NIL_EXT,
- *   an array of integers 0..255 -> STRING_EXT (as term_to_binary does);
+ *   object -> map with binary keys; a duplicate key (after unescaping)
+ *   is an error, since Erlang's binary_to_term refuses such a map;
+ *   array -> proper list, [] -> NIL_EXT, an array of integers 0..255 ->
+ *   STRING_EXT (as term_to_binary writes it);
  *   string -> binary (UTF-8 checked, escapes resolved, lone surrogates
- *   refused); null -> atom nil; true/false -> atoms; an integer (no
- *   fraction, no exponent) -> SMALL_INTEGER / INTEGER / SMALL_BIG exactly
- *   as term_to_binary picks them, up to 64-bit magnitude (so a snowflake
- *   given as a number survives); any other number -> NEW_FLOAT_EXT, the
- *   correctly rounded double. Atoms use SMALL_ATOM_EXT, as erlpack does.
+ *   refused); null -> atom nil; true/false -> atoms (SMALL_ATOM_EXT, as
+ *   erlpack writes them); an integer (no fraction, no exponent) ->
+ *   SMALL_INTEGER / INTEGER / SMALL_BIG exactly as term_to_binary picks
+ *   them, up to 64-bit magnitude (so a snowflake given as a number
+ *   survives); any other number -> NEW_FLOAT_EXT, the correctly rounded
+ *   double. Flags give what a server sends instead (see below).
  *
  * Both directions are pure: no I/O, no clock, no global state; the
  * decoder allocates only through the dgw_mem it is given, the encoder not
  * at all. Nothing here depends on the connection, so the mock gateway can
- * link it (with its own dgw_mem) to read what clients send. */
+ * link it (with its own dgw_mem) to read what clients send, bounded
+ * against hostile bytes, and to send payloads as Discord does. */
 #ifndef DGW_ETF_H
 #define DGW_ETF_H
 

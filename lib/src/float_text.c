@@ -397,7 +397,8 @@ bool dgw_decimal_to_double(const char *p, size_t n, double *out)
         neg = true;
         p++;
     }
-    if (p >= end || !is_digit(*p) || (*p == '0' && p + 1 < end && is_digit(p[1])))
+    if (p >= end || !is_digit(*p) ||
+        (*p == '0' && p + 1 < end && is_digit(p[1])))
         return false;
     char dig[KEEP_DIGITS + 1];
     size_t k = 0;           /* digits kept */

@@ -1,5 +1,7 @@
 #include "fuzz_common.h"
 
+#include "etf.h"
+
 #include "testkit.h"
 
 #include <cjson/cJSON.h>
@@ -357,8 +359,31 @@ static void check_frame(fz_peer *p, uint8_t b0, const uint8_t *pl, size_t n)
     FZ_CHECK((b0 & 0x70) == 0, "client set RSV bits");
     switch (op) {
     case 1:
+        FZ_CHECK(p->cfg.encoding == DGW_ENCODING_JSON,
+                 "a text frame on an ETF connection");
         check_text(p, (const char *)pl, n);
         break;
+    case 2: {
+        /* Under ETF every payload is a binary frame: read it back with the
+         * library's decoder (fuzz_etf and the Erlang cross-check vouch for
+         * it) and hold it to the same rules as a text payload. */
+        FZ_CHECK(p->cfg.encoding == DGW_ENCODING_ETF,
+                 "a binary frame on a JSON connection");
+        FZ_CHECK(n <= DGW_MAX_SEND_PAYLOAD, "ETF payload of %zu bytes", n);
+        dgw_mem m;
+        dgw_mem_init(&m, NULL);
+        dgw_etf_decoder d;
+        dgw_etf_decoder_init(&d, &m);
+        dgw_buf json = {0};
+        const char *why = NULL;
+        int r = dgw_etf_decode(&d, pl, n, &json, 1u << 20, &why);
+        FZ_CHECK(r == DGW_OK, "client sent ETF that does not decode: %s", why);
+        check_text(p, json.p ? (const char *)json.p + json.off : "",
+                   dgw_buf_live(&json));
+        dgw_buf_free(&m, &json);
+        dgw_etf_decoder_free(&d);
+        break;
+    }
     case 8:
         FZ_CHECK(n != 1 && n <= 125, "client close frame of %zu bytes", n);
         if (n >= 2) {

@@ -4,8 +4,10 @@
  *   setup bits 0-1: 0/3 plain, 1 zlib-stream, 2 zstd-stream (zlib without
  *   zstd); bit 2: max_message_size 64 KiB instead of 1 MiB; bit 3: every
  *   allocation from the fail_after-th on fails (NOMEM paths); bits 4-5:
- *   configuration (default; shard + large_threshold; presence + odd
- *   strings; wss URL with tiny backoff and timeouts).
+ *   configuration (default; shard + large_threshold + the IDENTIFY gate;
+ *   encoding=etf with presence + odd strings; wss URL with tiny backoff
+ *   and timeouts, and payload compression when there is no transport
+ *   compression).
  * Each op is one byte: low 4 bits the kind, high 4 bits a
  * parameter `h`:
  *   0 server sends a canned payload (HELLO, READY, RESUMED, dispatch, op 1,
@@ -220,12 +222,14 @@ static void identify_variant(dgw_config *cfg, void *u)
         cfg->identify_gate = true;
         break;
     case 2:
+        cfg->encoding = DGW_ENCODING_ETF;
         cfg->identify.presence_json =
             "{\"since\":null,\"activities\":[{\"name\":\"x\",\"type\":0}],"
             "\"status\":\"dnd\",\"afk\":false}";
         cfg->identify.os = "Linux \"quoted\" \t";
         break;
     case 3:
+        cfg->payload_compress = cfg->compress == DGW_COMPRESS_NONE;
         cfg->url = "wss://gateway.discord.gg:8443/some/path?v=6#frag";
         cfg->backoff_base_ms = 1;
         cfg->backoff_max_ms = 10;

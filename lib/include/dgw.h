@@ -121,6 +121,21 @@ typedef enum dgw_compress {
     DGW_COMPRESS_ZSTD_STREAM = 2
 } dgw_compress;
 
+/* How payloads are written on the wire (the URL's encoding=). Under ETF
+ * (Erlang's External Term Format, binary frames) the library renders every
+ * received term as JSON text, so events, their slices and
+ * dgw_event_parse_data() look exactly as under JSON: maps are objects,
+ * lists and tuples arrays, nil null, binaries strings, integers numbers,
+ * and integers beyond 2^53 (snowflakes, which Discord sends as 64-bit
+ * integers under ETF) strings of their exact digits, as they are under
+ * JSON. Commands are still given as JSON; each is encoded as ETF just
+ * before it is sent (object keys as binaries, as Discord requires), and the
+ * 4096-byte limit is measured on the ETF bytes. */
+typedef enum dgw_encoding {
+    DGW_ENCODING_JSON = 0,
+    DGW_ENCODING_ETF = 1
+} dgw_encoding;
+
 /* What IDENTIFY carries. Strings are copied by dgw_conn_new(). */
 typedef struct dgw_identify {
     const char *token;          /* required; never appears in any message */
@@ -141,6 +156,13 @@ typedef struct dgw_config {
      * resume_gateway_url with another one is refused. */
     const char *url;
     dgw_compress compress;
+    dgw_encoding encoding;
+    /* Payload compression ("compress": true in IDENTIFY): the gateway may
+     * send any payload as a binary message holding one whole zlib stream;
+     * text messages stay plain. Discord allows it only with the JSON
+     * encoding and without transport compression: other combinations are
+     * refused by dgw_conn_new() (dgw_config_check() says why). */
+    bool payload_compress;
     dgw_identify identify;
     dgw_random_fn random;       /* required */
     void *random_user;
@@ -191,9 +213,15 @@ typedef enum dgw_state {
     DGW_STATE_CLOSED        /* transport is done: close the socket */
 } dgw_state;
 
+/* Checks a configuration as dgw_conn_new() does, without allocating:
+ * DGW_OK, or the error dgw_conn_new() would give with *why (not NULL)
+ * saying what is wrong (a missing token, payload compression together
+ * with zstd-stream, an IDENTIFY over 4096 bytes...). */
+DGW_API dgw_err dgw_config_check(const dgw_config *cfg, const char **why);
+
 /* Creates a connection. Copies everything it keeps from cfg (URL, token,
  * identify strings). On failure returns NULL and, if err is not NULL,
- * stores the reason there. */
+ * stores the reason there (dgw_config_check() gives it in words). */
 DGW_API dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *err);
 
 /* Frees the connection and everything it owns. NULL is ignored. */

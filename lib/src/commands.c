@@ -8,7 +8,8 @@
 
 #include "utf8.h"
 
-void dgw_cmd_identify(const dgw_identify *id, dgw_jw *w)
+void dgw_cmd_identify(const dgw_identify *id, bool payload_compress,
+                      dgw_jw *w)
 {
     dgw_jw_lit(w, "{\"op\":2,\"d\":{\"token\":");
     dgw_jw_str(w, id->token);
@@ -21,6 +22,8 @@ void dgw_cmd_identify(const dgw_identify *id, dgw_jw *w)
     dgw_jw_lit(w, ",\"device\":");
     dgw_jw_str(w, id->device ? id->device : "libdgw");
     dgw_jw_lit(w, "}");
+    if (payload_compress)
+        dgw_jw_lit(w, ",\"compress\":true");
     if (id->large_threshold) {
         dgw_jw_lit(w, ",\"large_threshold\":");
         dgw_jw_int(w, id->large_threshold);
@@ -72,7 +75,7 @@ static dgw_err invalid(const char **why, const char *what)
 
 static dgw_err finish(const dgw_jw *w, const char **why)
 {
-    if (!dgw_cmd_too_large(w))
+    if (!dgw_cmd_overflow(w))
         return DGW_OK;
     *why = "command payload over 4096 bytes";
     return DGW_ERR_SEND_TOO_LARGE;

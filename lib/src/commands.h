@@ -14,19 +14,23 @@
 #include "dgw.h"
 #include "json.h"
 
-/* Room for the largest payload the gateway accepts, plus one byte so that
- * a larger one shows up as an overflow. */
-#define DGW_CMD_BUF (DGW_MAX_SEND_PAYLOAD + 1)
+/* Room to build a command as JSON text. The gateway's 4096-byte limit is
+ * on what is sent: under ETF the JSON can be longer than its encoding
+ * (escapes, quoted keys), so the text gets room for four times that; the
+ * limit itself is checked when the wire form is made (send.c). */
+#define DGW_CMD_BUF (4 * DGW_MAX_SEND_PAYLOAD + 1)
 
-/* True when the payload in w is over the gateway's limit. */
-static inline bool dgw_cmd_too_large(const dgw_jw *w)
+/* True when the JSON text did not even fit DGW_CMD_BUF. */
+static inline bool dgw_cmd_overflow(const dgw_jw *w)
 {
-    return w->overflow || w->len > DGW_MAX_SEND_PAYLOAD;
+    return w->overflow;
 }
 
 /* Op 2. Fields as in dgw_identify (the strings are the connection's
- * copies); os/browser/device default to "linux"/"libdgw"/"libdgw". */
-void dgw_cmd_identify(const dgw_identify *id, dgw_jw *w);
+ * copies); os/browser/device default to "linux"/"libdgw"/"libdgw";
+ * "compress": true with payload compression. */
+void dgw_cmd_identify(const dgw_identify *id, bool payload_compress,
+                      dgw_jw *w);
 /* Op 6. seq < 0 is written as null. */
 void dgw_cmd_resume(const char *token, const char *session_id, int64_t seq,
                     dgw_jw *w);

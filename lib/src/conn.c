@@ -353,7 +353,7 @@ static dgw_err try_identify(dgw_conn *c)
     char buf[DGW_CMD_BUF];
     dgw_jw w;
     dgw_jw_init(&w, buf, sizeof buf);
-    dgw_cmd_identify(&c->cfg.identify, &w);
+    dgw_cmd_identify(&c->cfg.identify, c->cfg.payload_compress, &w);
     dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_SESSION);
     if (e != DGW_OK)
         return e;
@@ -374,7 +374,7 @@ static dgw_err send_resume(dgw_conn *c)
     dgw_jw w;
     dgw_jw_init(&w, buf, sizeof buf);
     dgw_cmd_resume(c->cfg.identify.token, c->session_id, c->seq, &w);
-    if (dgw_cmd_too_large(&w))
+    if (dgw_cmd_overflow(&w))
         return dgw_set_error(c, DGW_ERR_SEND_TOO_LARGE, "RESUME too large",
                              NULL);
     dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_SESSION);

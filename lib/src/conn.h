@@ -22,6 +22,8 @@
 #include "buf.h"
 #include "decompress.h"
 #include "dgw.h"
+#include "etf.h"
+#include "payload_inflate.h"
 #include "gateway.h"
 #include "handshake.h"
 #include "heartbeat.h"
@@ -110,7 +112,7 @@ struct dgw_conn {
     dgw_url gateway_url;
     dgw_url current_url;     /* this attempt's endpoint */
     bool current_is_resume;  /* ... is the session's resume URL */
-    const char *query;
+    char query[64];          /* v=10&encoding=...[&compress=...] */
 
     dgw_state state;
     uint64_t now;
@@ -124,6 +126,10 @@ struct dgw_conn {
     dgw_ws ws;
     dgw_decoder dec;
     dgw_buf msg;             /* the payload being assembled/inflated */
+    dgw_buf decoded;         /* ETF rendered as JSON, or a payload-
+                                compressed message inflated */
+    dgw_etf_decoder etf;
+    dgw_payload_inflater pz;
     dgw_buf long_name;       /* an event name over DGW_NAME_INLINE */
     bool msg_busy;           /* events point into msg / long_name */
     bool failed_in_call;     /* the current recv() ended in an error */
@@ -200,8 +206,20 @@ typedef enum dgw_send_kind {
 dgw_err dgw_send_frame(dgw_conn *c, uint8_t opcode, const void *p, size_t n);
 /* May a payload of this kind take a rate-limit slot now? */
 bool dgw_send_slot(dgw_conn *c, dgw_send_kind kind);
-/* Sends a payload that has its slot (counted against the window). */
-dgw_err dgw_send_payload(dgw_conn *c, const char *p, size_t n,
+/* The wire form of a payload built as JSON text: the text itself (JSON)
+ * or its ETF encoding in buf. DGW_ERR_SEND_TOO_LARGE over 4096 bytes on
+ * the wire; DGW_ERR_INVALID_ARGUMENT when ETF cannot carry it; *why says
+ * which. */
+dgw_err dgw_send_prepare(dgw_encoding enc, const char *json, size_t n,
+                         uint8_t buf[DGW_MAX_SEND_PAYLOAD],
+                         const uint8_t **wire, size_t *wire_n,
+                         const char **why);
+/* Sends a payload in its wire form, which has its slot (it is counted
+ * against the window). */
+dgw_err dgw_send_wire(dgw_conn *c, const uint8_t *p, size_t n,
+                      dgw_send_kind kind);
+/* dgw_send_prepare() then dgw_send_wire(), for what the library sends. */
+dgw_err dgw_send_payload(dgw_conn *c, const char *json, size_t n,
                          dgw_send_kind kind);
 /* Sends queued commands while the session is out and slots are free. */
 dgw_err dgw_send_flush(dgw_conn *c);

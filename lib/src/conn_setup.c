@@ -10,12 +10,6 @@
 #define DEFAULT_MAX_HEADER (16u << 10)
 #define DEFAULT_MAX_BODY 4096u
 
-static const char *const query_for[] = {
-    [DGW_COMPRESS_NONE] = "v=10&encoding=json",
-    [DGW_COMPRESS_ZLIB_STREAM] = "v=10&encoding=json&compress=zlib-stream",
-    [DGW_COMPRESS_ZSTD_STREAM] = "v=10&encoding=json&compress=zstd-stream",
-};
-
 static void resolve_limits(dgw_config *k)
 {
 #define DEF(f, v) if (k->f == 0) k->f = (v)
@@ -36,41 +30,103 @@ static void resolve_limits(dgw_config *k)
 #undef DEF
 }
 
-static bool valid_config(const dgw_config *cfg)
+static dgw_err bad(const char **why, dgw_err err, const char *what)
 {
+    *why = what;
+    return err;
+}
+
+dgw_err dgw_config_check(const dgw_config *cfg, const char **why)
+{
+    static const char *ignored;
+    if (!why)
+        why = &ignored;
+    *why = "";
+    if (!cfg)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT, "no configuration");
     const dgw_identify *id = &cfg->identify;
-    if (!cfg->url || !cfg->random || !id->token || !id->token[0] ||
-        (unsigned)cfg->compress > DGW_COMPRESS_ZSTD_STREAM ||
-        (id->shard_count && id->shard_id >= id->shard_count))
-        return false;
+    if (!cfg->url)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT, "no url");
+    if (!cfg->random)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT, "no random source");
+    if (!id->token || !id->token[0])
+        return bad(why, DGW_ERR_INVALID_ARGUMENT, "no token");
+    if ((unsigned)cfg->compress > DGW_COMPRESS_ZSTD_STREAM)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT, "unknown compress value");
+    if ((unsigned)cfg->encoding > DGW_ENCODING_ETF)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT, "unknown encoding value");
+    if (cfg->payload_compress && cfg->compress != DGW_COMPRESS_NONE)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT,
+                   "payload compression cannot be combined with transport "
+                   "compression (zlib-stream, zstd-stream)");
+    if (cfg->payload_compress && cfg->encoding == DGW_ENCODING_ETF)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT,
+                   "payload compression needs the JSON encoding");
+#ifndef DGW_HAVE_ZSTD
+    if (cfg->compress == DGW_COMPRESS_ZSTD_STREAM)
+        return bad(why, DGW_ERR_UNSUPPORTED,
+                   "zstd-stream: this build has no libzstd");
+#endif
+    if (id->shard_count && id->shard_id >= id->shard_count)
+        return bad(why, DGW_ERR_INVALID_ARGUMENT,
+                   "shard_id must be below shard_count");
     if (id->presence_json &&
         !dgw_json_is_value(id->presence_json, strlen(id->presence_json)))
-        return false;
-    /* IDENTIFY goes out as a text frame: its strings must be UTF-8. */
-    return dgw_utf8_valid_str(id->token) && dgw_utf8_valid_str(id->os) &&
-           dgw_utf8_valid_str(id->browser) && dgw_utf8_valid_str(id->device) &&
-           dgw_utf8_valid_str(id->presence_json);
+        return bad(why, DGW_ERR_INVALID_ARGUMENT,
+                   "presence_json is not one JSON value");
+    /* IDENTIFY goes out as text or binary: its strings must be UTF-8. */
+    if (!dgw_utf8_valid_str(id->token) || !dgw_utf8_valid_str(id->os) ||
+        !dgw_utf8_valid_str(id->browser) || !dgw_utf8_valid_str(id->device) ||
+        !dgw_utf8_valid_str(id->presence_json))
+        return bad(why, DGW_ERR_INVALID_ARGUMENT,
+                   "token, os, browser, device or presence_json is not "
+                   "UTF-8");
+    dgw_url url;
+    if (!dgw_url_parse(cfg->url, &url, why))
+        return DGW_ERR_URL;
+    /* Refuse now an IDENTIFY that could never be sent. */
+    char json[DGW_CMD_BUF];
+    dgw_jw w;
+    dgw_jw_init(&w, json, sizeof json);
+    dgw_cmd_identify(id, cfg->payload_compress, &w);
+    if (dgw_cmd_overflow(&w))
+        return bad(why, DGW_ERR_SEND_TOO_LARGE, "IDENTIFY over 4096 bytes");
+    uint8_t buf[DGW_MAX_SEND_PAYLOAD];
+    const uint8_t *wire;
+    size_t wn;
+    dgw_err e = dgw_send_prepare(cfg->encoding, json, w.len, buf, &wire, &wn,
+                                 why);
+    if (e == DGW_ERR_SEND_TOO_LARGE)
+        *why = "IDENTIFY over 4096 bytes";
+    return e;
+}
+
+/* v=10&encoding=...[&compress=...] */
+static void build_query(dgw_conn *c)
+{
+    static const char *const compress[] = {
+        [DGW_COMPRESS_NONE] = "",
+        [DGW_COMPRESS_ZLIB_STREAM] = "&compress=zlib-stream",
+        [DGW_COMPRESS_ZSTD_STREAM] = "&compress=zstd-stream",
+    };
+    dgw_jw w;
+    dgw_jw_init(&w, c->query, sizeof c->query - 1);
+    dgw_jw_lit(&w, c->cfg.encoding == DGW_ENCODING_ETF ? "v=10&encoding=etf"
+                                                       : "v=10&encoding=json");
+    dgw_jw_lit(&w, compress[c->cfg.compress]);
+    c->query[w.len] = '\0';
 }
 
 dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
 {
     dgw_err dummy;
     dgw_err *err = errp ? errp : &dummy;
-    *err = DGW_ERR_INVALID_ARGUMENT;
-    if (!cfg || !valid_config(cfg))
-        return NULL;
-#ifndef DGW_HAVE_ZSTD
-    if (cfg->compress == DGW_COMPRESS_ZSTD_STREAM) {
-        *err = DGW_ERR_UNSUPPORTED;
-        return NULL;
-    }
-#endif
-    dgw_url url;
     const char *why;
-    if (!dgw_url_parse(cfg->url, &url, &why)) {
-        *err = DGW_ERR_URL;
+    *err = dgw_config_check(cfg, &why);
+    if (*err != DGW_OK)
         return NULL;
-    }
+    dgw_url url;
+    dgw_url_parse(cfg->url, &url, &why);
     dgw_mem mem;
     dgw_mem_init(&mem, cfg->allocator);
     dgw_conn *c = dgw_mem_alloc(&mem, sizeof *c);
@@ -84,7 +140,7 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     resolve_limits(&c->cfg);
     c->gateway_url = url;
     c->current_url = url;
-    c->query = query_for[cfg->compress];
+    build_query(c);
     c->seq = -1;
     c->hb.latency = -1;
     c->stats.latency_ms = c->stats.latency_avg_ms = -1;
@@ -92,6 +148,8 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     dgw_decoder_init(&c->dec, &c->mem, cfg->compress);
     dgw_ws_init(&c->ws, &c->mem, &c->msg, &c->dec, c->cfg.max_message_size,
                 cfg->compress);
+    dgw_etf_decoder_init(&c->etf, &c->mem);
+    dgw_payload_inflater_init(&c->pz, &c->mem);
 
     c->url_copy = dgw_mem_strdup(&c->mem, cfg->url);
     c->token = dgw_mem_strdup(&c->mem, cfg->identify.token);
@@ -120,15 +178,6 @@ dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
     if (*err != DGW_OK)
         goto fail;
 
-    /* Refuse now an IDENTIFY that could never be sent. */
-    char probe[DGW_CMD_BUF];
-    dgw_jw w;
-    dgw_jw_init(&w, probe, sizeof probe);
-    dgw_cmd_identify(&c->cfg.identify, &w);
-    if (dgw_cmd_too_large(&w)) {
-        *err = DGW_ERR_SEND_TOO_LARGE;
-        goto fail;
-    }
     *err = DGW_OK;
     return c;
 fail:
@@ -145,6 +194,9 @@ void dgw_conn_free(dgw_conn *c)
     dgw_buf_free(&c->mem, &c->http);
     dgw_buf_free(&c->mem, &c->msg);
     dgw_buf_free(&c->mem, &c->long_name);
+    dgw_buf_free(&c->mem, &c->decoded);
+    dgw_etf_decoder_free(&c->etf);
+    dgw_payload_inflater_free(&c->pz);
     if (c->rl.sent)
         dgw_rl_free(&c->rl, &c->mem);
     dgw_mem_strfree(&c->mem, c->resume_url);

@@ -36,6 +36,7 @@ static void reset_transport(dgw_conn *c)
     dgw_buf_reset(&c->mem, &c->out, 0);
     dgw_buf_reset(&c->mem, &c->http, 0);
     dgw_buf_reset(&c->mem, &c->msg, 0);
+    dgw_buf_reset(&c->mem, &c->decoded, 0);
     dgw_buf_reset(&c->mem, &c->long_name, 0);
     c->msg_busy = false;
     c->ev_head = c->ev_count = 0;
@@ -175,12 +176,58 @@ static dgw_input classify(const dgw_conn *c, const dgw_gw_msg *m)
     return IN_OTHER;
 }
 
+/* The caller has taken every event: what they pointed at can go. */
+static void release_message(dgw_conn *c)
+{
+    if (!c->msg_busy || c->ev_count)
+        return;
+    if (!c->ws.in_message)
+        dgw_buf_reset(&c->mem, &c->msg, DGW_KEEP_CAP);
+    dgw_buf_reset(&c->mem, &c->decoded, DGW_KEEP_CAP);
+    dgw_etf_decoder_trim(&c->etf, DGW_KEEP_CAP);
+    dgw_buf_reset(&c->mem, &c->long_name, 0);
+    c->msg_busy = false;
+}
+
+/* A binary message that is not transport-compressed is one whole zlib
+ * stream (payload compression) or an ETF term: both become JSON text in
+ * c->decoded. Returns the payload to parse, or NULL after a failure. */
+static const char *decode_binary(dgw_conn *c, const char *p, size_t *n)
+{
+    const char *why = NULL;
+    int r;
+    if (c->cfg.payload_compress)
+        r = dgw_payload_inflate(&c->pz, (const uint8_t *)p, *n, &c->decoded,
+                                c->cfg.max_message_size, &why);
+    else
+        r = dgw_etf_decode(&c->etf, (const uint8_t *)p, *n, &c->decoded,
+                           c->cfg.max_message_size, &why);
+    if (r != DGW_OK) {
+        uint16_t code = r == DGW_ERR_NOMEM ? 1011
+                        : r == DGW_ERR_WS_TOO_LARGE ||
+                                r == DGW_ERR_INFLATE_TOO_LARGE
+                            ? 1009
+                            : 1007;
+        failure(c, (dgw_err)r, code,
+                c->cfg.payload_compress ? "compressed payload: "
+                                        : "ETF payload: ",
+                why);
+        return NULL;
+    }
+    *n = dgw_buf_live(&c->decoded);
+    return c->decoded.p ? (const char *)c->decoded.p + c->decoded.off : "";
+}
+
 static void on_message(dgw_conn *c)
 {
     /* An empty message never allocated the buffer: no pointer arithmetic
      * on NULL. */
     const char *p = c->msg.p ? (const char *)c->msg.p + c->msg.off : "";
     size_t n = dgw_buf_live(&c->msg);
+    if (c->ws.msg_op == DGW_OP_BINARY &&
+        (c->cfg.payload_compress || c->cfg.encoding == DGW_ENCODING_ETF) &&
+        !(p = decode_binary(c, p, &n)))
+        return;
     c->stats.payload_bytes_in += n;
     dgw_gw_msg m;
     const char *why = NULL;
@@ -204,10 +251,9 @@ static void on_ws(dgw_conn *c, const dgw_ws_result *r)
     case DGW_WS_MESSAGE:
         on_message(c);
         /* Events point into the message: keep it until they are taken. */
-        if (c->ev_count)
-            c->msg_busy = true;
-        else
-            dgw_buf_reset(&c->mem, &c->msg, DGW_KEEP_CAP);
+        c->msg_busy = true;
+        if (!c->ev_count)
+            release_message(c);
         return;
     case DGW_WS_PING:
         in.kind = IN_PING;
@@ -235,17 +281,6 @@ static size_t recv_frames(dgw_conn *c, const uint8_t *data, size_t len)
         on_ws(c, &r);
     }
     return used;
-}
-
-/* The caller has taken every event: what they pointed at can go. */
-static void release_message(dgw_conn *c)
-{
-    if (!c->msg_busy || c->ev_count)
-        return;
-    if (!c->ws.in_message)
-        dgw_buf_reset(&c->mem, &c->msg, DGW_KEEP_CAP);
-    dgw_buf_reset(&c->mem, &c->long_name, 0);
-    c->msg_busy = false;
 }
 
 long dgw_conn_recv(dgw_conn *c, const uint8_t *data, size_t len,

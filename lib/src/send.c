@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "conn.h"
+#include "etf.h"
 
 dgw_err dgw_send_frame(dgw_conn *c, uint8_t opcode, const void *p, size_t n)
 {
@@ -28,10 +29,44 @@ bool dgw_send_slot(dgw_conn *c, dgw_send_kind kind)
     return dgw_rl_can_send(&c->rl, c->now, kind != DGW_SEND_COMMAND);
 }
 
-dgw_err dgw_send_payload(dgw_conn *c, const char *p, size_t n,
+dgw_err dgw_send_prepare(dgw_encoding enc, const char *json, size_t n,
+                         uint8_t buf[DGW_MAX_SEND_PAYLOAD],
+                         const uint8_t **wire, size_t *wire_n,
+                         const char **why)
+{
+    if (enc == DGW_ENCODING_ETF) {
+        *wire = buf;
+        return (dgw_err)dgw_etf_encode(json, n, 0, buf, DGW_MAX_SEND_PAYLOAD,
+                                       wire_n, why);
+    }
+    if (n > DGW_MAX_SEND_PAYLOAD) {
+        *why = "payload over 4096 bytes";
+        return DGW_ERR_SEND_TOO_LARGE;
+    }
+    *wire = (const uint8_t *)json;
+    *wire_n = n;
+    return DGW_OK;
+}
+
+dgw_err dgw_send_payload(dgw_conn *c, const char *json, size_t n,
                          dgw_send_kind kind)
 {
-    dgw_err e = dgw_send_frame(c, DGW_OP_TEXT, p, n);
+    uint8_t buf[DGW_MAX_SEND_PAYLOAD];
+    const uint8_t *wire;
+    size_t wn;
+    const char *why = NULL;
+    dgw_err e = dgw_send_prepare(c->cfg.encoding, json, n, buf, &wire, &wn, &why);
+    if (e != DGW_OK)
+        return dgw_set_error(c, e, why, NULL);
+    return dgw_send_wire(c, wire, wn, kind);
+}
+
+dgw_err dgw_send_wire(dgw_conn *c, const uint8_t *p, size_t n,
+                      dgw_send_kind kind)
+{
+    uint8_t op = c->cfg.encoding == DGW_ENCODING_ETF ? DGW_OP_BINARY
+                                                     : DGW_OP_TEXT;
+    dgw_err e = dgw_send_frame(c, op, p, n);
     if (e != DGW_OK)
         return e;
     dgw_rl_record(&c->rl, c->now, kind == DGW_SEND_HEARTBEAT);
@@ -52,7 +87,8 @@ dgw_err dgw_send_flush(dgw_conn *c)
         return DGW_OK;
     dgw_queued *q;
     while ((q = dgw_rl_peek(&c->rl)) && dgw_send_slot(c, DGW_SEND_COMMAND)) {
-        dgw_err e = dgw_send_payload(c, q->data, q->len, DGW_SEND_COMMAND);
+        dgw_err e = dgw_send_wire(c, (const uint8_t *)q->data, q->len,
+                                  DGW_SEND_COMMAND);
         if (e != DGW_OK)
             return e;
         dgw_rl_pop(&c->rl, &c->mem);
@@ -112,9 +148,18 @@ static dgw_err submit(dgw_conn *c, dgw_err built, const dgw_jw *w,
 {
     if (built != DGW_OK)
         return dgw_set_error(c, built, why, NULL);
+    /* The queue holds the wire form: the limit is checked now, on what
+     * will be sent, and nothing is encoded twice. */
+    uint8_t buf[DGW_MAX_SEND_PAYLOAD];
+    const uint8_t *wire;
+    size_t wn;
+    dgw_err e = dgw_send_prepare(c->cfg.encoding, w->p, w->len, buf, &wire, &wn,
+                                 &why);
+    if (e != DGW_OK)
+        return dgw_set_error(c, e, why, NULL);
     if (c->rl.q_head || !c->session_sent ||
         !dgw_send_slot(c, DGW_SEND_COMMAND)) {
-        dgw_err e = dgw_rl_enqueue(&c->rl, &c->mem, w->p, w->len);
+        e = dgw_rl_enqueue(&c->rl, &c->mem, (const char *)wire, wn);
         if (e == DGW_ERR_RATE_LIMITED)
             return dgw_set_error(c, e,
                                  "send rate limit reached and the send queue "
@@ -124,7 +169,7 @@ static dgw_err submit(dgw_conn *c, dgw_err built, const dgw_jw *w,
             c->stats.commands_queued++;
         return e;
     }
-    return dgw_send_payload(c, w->p, w->len, DGW_SEND_COMMAND);
+    return dgw_send_wire(c, wire, wn, DGW_SEND_COMMAND);
 }
 
 dgw_err dgw_conn_send(dgw_conn *c, int op, const char *d_json, size_t d_len,

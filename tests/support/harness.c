@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include "etf.h"
 #include "testkit.h"
 
 #include <criterion/criterion.h>
@@ -176,6 +177,27 @@ static void record_event(ts *t, const dgw_event *e)
     }
 }
 
+/* An ETF frame the client sent, read back as JSON with the library's own
+ * decoder (the Erlang cross-check in test_etf.c vouches for both ways). */
+static void etf_to_json(ts_frame_out *f)
+{
+    dgw_mem m;
+    dgw_mem_init(&m, NULL);
+    dgw_etf_decoder d;
+    dgw_etf_decoder_init(&d, &m);
+    dgw_buf out = {0};
+    const char *why = NULL;
+    int r = dgw_etf_decode(&d, (const uint8_t *)f->payload, f->len, &out, 1 << 20, &why);
+    cr_assert_eq(r, DGW_OK, "client sent a binary frame that is not ETF: %s", why);
+    free(f->payload);
+    f->len = dgw_buf_live(&out);
+    f->payload = malloc(f->len + 1);
+    memcpy(f->payload, out.p + out.off, f->len);
+    f->payload[f->len] = '\0';
+    dgw_buf_free(&m, &out);
+    dgw_etf_decoder_free(&d);
+}
+
 /* Parses the client's masked frames out of t->wire. */
 static void parse_client_frames(ts *t)
 {
@@ -209,11 +231,14 @@ static void parse_client_frames(ts *t)
         cr_assert_lt(t->nout, TS_MAX_SENT);
         ts_frame_out *f = &t->out[t->nout++];
         f->opcode = p[0] & 0x0f;
-        f->len = (size_t)len;
+        f->len = f->wire_len = (size_t)len;
         f->payload = malloc(len + 1);
         for (size_t i = 0; i < len; i++)
             f->payload[i] = (char)(p[h + 4 + i] ^ mask[i % 4]);
         f->payload[len] = '\0';
+        f->etf = f->opcode == 2 && t->cfg.encoding == DGW_ENCODING_ETF;
+        if (f->etf)
+            etf_to_json(f);
         f->at = t->now;
         pos += h + 4 + len;
     }
@@ -319,6 +344,18 @@ size_t ts_frame(uint8_t *out, bool fin, uint8_t opcode, const void *p,
 size_t ts_compress(ts *t, const char *json, uint8_t **out)
 {
     size_t n = strlen(json);
+    uint8_t *etf = NULL;
+    if (t->cfg.encoding == DGW_ENCODING_ETF) {
+        /* As Discord sends it: atom keys, snowflakes as integers. */
+        size_t cap = 4 * n + 64, len;
+        etf = malloc(cap);
+        const char *why = NULL;
+        cr_assert_eq(dgw_etf_encode(json, n, DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS,
+                                    etf, cap, &len, &why),
+                     DGW_OK, "cannot encode the test payload as ETF: %s", why);
+        json = (const char *)etf;
+        n = len;
+    }
     if (t->comp == DGW_COMPRESS_ZLIB_STREAM) {
         z_stream *z = t->zdef;
         size_t cap = deflateBound(z, n) + 64;
@@ -341,19 +378,36 @@ size_t ts_compress(ts *t, const char *json, uint8_t **out)
             r = ZSTD_compressStream2(t->zstd, &ob, &in, ZSTD_e_flush);
             cr_assert(!ZSTD_isError(r));
         } while (r != 0);
+        free(etf);
         return ob.pos;
     }
 #endif
     *out = malloc(n + 1);
     memcpy(*out, json, n);
+    free(etf);
     return n;
+}
+
+void ts_send_zlib_payload(ts *t, const char *json, long cut)
+{
+    uLong n = (uLong)strlen(json);
+    uLongf cap = compressBound(n) + 16;
+    uint8_t *z = malloc(cap + 16);
+    cr_assert_eq(compress2(z, &cap, (const Bytef *)json, n, 6), Z_OK);
+    size_t len = cap;
+    if (cut > 0)
+        len -= (size_t)cut < len ? (size_t)cut : len;
+    for (long i = 0; i < -cut; i++)
+        z[len++] = (uint8_t)(0x5a + i);
+    ts_send_frame(t, true, 2, z, len);
+    free(z);
 }
 
 void ts_send_json_frag(ts *t, const char *json, size_t frag)
 {
     uint8_t *body;
     size_t n = ts_compress(t, json, &body);
-    uint8_t op = t->comp == DGW_COMPRESS_NONE ? 1 : 2;
+    uint8_t op = t->comp == DGW_COMPRESS_NONE && t->cfg.encoding != DGW_ENCODING_ETF ? 1 : 2;
     uint8_t *wire = malloc(n + 14 * (frag ? n / frag + 2 : 1));
     size_t w = 0;
     if (!frag || frag >= n) {
@@ -440,6 +494,12 @@ void ts_advance(ts *t, uint64_t ms)
     ts_collect(t);
 }
 
+/* Text frames, or under ETF binary ones: gateway payloads. */
+static bool payload_frame(const ts_frame_out *f)
+{
+    return f->opcode == 1 || f->etf;
+}
+
 static int op_of(const ts_frame_out *f)
 {
     const char *p = strstr(f->payload, "\"op\":");
@@ -450,7 +510,7 @@ size_t ts_count_op(const ts *t, int op, size_t from)
 {
     size_t n = 0;
     for (size_t i = from; i < t->nout; i++)
-        if (t->out[i].opcode == 1 && op_of(&t->out[i]) == op)
+        if (payload_frame(&t->out[i]) && op_of(&t->out[i]) == op)
             n++;
     return n;
 }
@@ -458,7 +518,7 @@ size_t ts_count_op(const ts *t, int op, size_t from)
 const ts_frame_out *ts_last_op(const ts *t, int op)
 {
     for (size_t i = t->nout; i-- > 0;)
-        if (t->out[i].opcode == 1 && op_of(&t->out[i]) == op)
+        if (payload_frame(&t->out[i]) && op_of(&t->out[i]) == op)
             return &t->out[i];
     return NULL;
 }
@@ -525,7 +585,7 @@ void ts_server_close(ts *t, uint16_t code, const char *reason)
 static void note_beats(ts *t)
 {
     for (size_t i = 0, n = 0; i < t->nout; i++) {
-        if (t->out[i].opcode != 1 || ts_op_of(&t->out[i]) != 1)
+        if (ts_op_of(&t->out[i]) != 1)
             continue;
         if (n++ < t->beats_acked)
             continue;
@@ -583,7 +643,7 @@ size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from)
 
 int ts_op_of(const ts_frame_out *f)
 {
-    return f && f->opcode == 1 ? op_of(f) : -1;
+    return f && payload_frame(f) ? op_of(f) : -1;
 }
 
 long ts_find_event(const ts *t, dgw_event_type type, size_t from)

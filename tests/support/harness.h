@@ -40,8 +40,11 @@ typedef struct ts_event {
 
 typedef struct ts_frame_out {
     uint8_t opcode;
-    char *payload;          /* unmasked, NUL-terminated */
+    char *payload;          /* unmasked, NUL-terminated; under ETF the
+                               binary frame rendered as JSON text */
     size_t len;
+    size_t wire_len;        /* the frame's payload bytes as sent */
+    bool etf;               /* a binary frame holding an ETF payload */
     uint64_t at;            /* harness time when it was written */
 } ts_frame_out;
 
@@ -100,8 +103,14 @@ size_t ts_frame(uint8_t *out, bool fin, uint8_t opcode, const void *p,
  * frag bytes (0: one frame). */
 void ts_send_json_frag(ts *t, const char *json, size_t frag);
 void ts_send_json(ts *t, const char *json);
-/* The compressed bytes of a payload for this connection's stream. */
+/* The wire bytes of a payload for this connection: ETF-encoded (as
+ * Discord sends it) when cfg.encoding is ETF, then compressed with the
+ * transport's stream. */
 size_t ts_compress(ts *t, const char *json, uint8_t **out);
+/* Sends one payload as a binary message holding one whole zlib stream
+ * (payload compression), or with trailing/missing bytes to test errors:
+ * cut bytes off the end (cut > 0) or append junk (cut < 0). */
+void ts_send_zlib_payload(ts *t, const char *json, long cut);
 
 void ts_hello(ts *t, uint32_t interval);
 void ts_ready(ts *t, const char *session_id, const char *resume_url);

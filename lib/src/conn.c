@@ -225,7 +225,8 @@ static dgw_err send_close(dgw_conn *c, uint16_t code, const char *reason,
         n = 2;
         if (reason_len > sizeof p - 2)
             reason_len = sizeof p - 2;
-        memcpy(p + 2, reason, reason_len);
+        if (reason_len)
+            memcpy(p + 2, reason, reason_len);
         n += reason_len;
     }
     c->close_sent = true;
@@ -433,7 +434,8 @@ static void set_close_info(dgw_conn *c, uint16_t code, const uint8_t *reason,
     c->close_code = code;
     if (len > sizeof c->close_reason)
         len = sizeof c->close_reason;
-    memcpy(c->close_reason, reason, len);
+    if (len)
+        memcpy(c->close_reason, reason, len);
     c->close_reason_len = len;
 }
 

@@ -57,6 +57,7 @@ wait_for() {
 
 # start_mock [ARGS]: sets url and api
 start_mock() {
+    : >"$tmp/mg.out" # in this shell: the wait below must see only this run's URL
     "$MOCKGATEWAY" --listen 127.0.0.1:0 --log-level info "$@" >"$tmp/mg.out" 2>"$tmp/mg.err" &
     mgpid=$!
     wait_for "$tmp/mg.out" "://" 10 || die "the mock gateway did not start"

@@ -1,17 +1,14 @@
 /*
- * shard.c - the life of one shard in dgw-shards' loop.
- *
- *   WAITING ──start due──▶ (will IDENTIFY and no connect slot) QUEUED
- *      │                                                        │ slot
- *      ▼                                                        ▼
- *   CONNECTING ──socket writable──▶ OPEN ──DGW_EV_CLOSED──▶ WAITING (backoff)
- *                                                      └──▶ STOPPED
+ * shard.c - the life of one shard in dgw-shards' loop (README.md draws it):
+ * WAITING (until its start is due), QUEUED (it will IDENTIFY and its
+ * bucket has no connect slot free), CONNECTING, OPEN, and back to WAITING
+ * after DGW_EV_CLOSED, or STOPPED.
  *
  * A shard is a dgw_conn (kept across attempts: it holds the session) and,
  * during an attempt, a transport. Everything libdgw decides arrives as
  * events; this file turns them into output lines, queue entries and the
- * next attempt. After every call into libdgw, shard_settle() moves the bytes,
- * handles the events and re-arms the shard's timer and epoll events.
+ * next attempt. After every call into libdgw, shard_settle() moves the
+ * bytes, handles the events and re-arms the shard's timer and epoll events.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -100,18 +97,7 @@ static void release_slot(app *a, shard *s, uint64_t now)
     }
 }
 
-static void to_stopped(app *a, shard *s, uint64_t now)
-{
-    if (s->phase == PHASE_STOPPED)
-        return;
-    release_slot(a, s, now);
-    s->phase = PHASE_STOPPED;
-    s->wants_identify = false;
-    a->stopped++;
-    refresh(a, s);
-}
-
-static void drop_transport(app *a, shard *s)
+static void drop_transport(shard *s)
 {
     if (s->t == NULL)
         return;
@@ -121,7 +107,27 @@ static void drop_transport(app *a, shard *s)
     transport_free(s->t);
     s->t = NULL;
     s->epoll_mask = 0;
-    (void)a;
+}
+
+static void to_stopped(app *a, shard *s, uint64_t now)
+{
+    if (s->phase == PHASE_STOPPED)
+        return;
+    drop_transport(s);
+    release_slot(a, s, now);
+    s->phase = PHASE_STOPPED;
+    s->wants_identify = false;
+    a->stopped++;
+    refresh(a, s);
+}
+
+/* A call that cannot fail in a working program failed (no memory): stop
+ * the shard and the process. */
+static void give_up(app *a, shard *s, const char *call, dgw_err e, uint64_t now)
+{
+    logmsg(LOG_ERROR, "shard %" PRIu32 ": %s: %s", s->id, call, dgw_strerror(e));
+    app_stop(a, EXIT_ERROR, now);
+    to_stopped(a, s, now);
 }
 
 /* ---- events -------------------------------------------------------- */
@@ -370,7 +376,7 @@ static void fail_attempt(app *a, shard *s, uint64_t now, const char *why)
 
 static void after_close(app *a, shard *s, uint64_t now)
 {
-    drop_transport(a, s);
+    drop_transport(s);
     release_slot(a, s, now);
     if (a->stopping) {
         to_stopped(a, s, now);
@@ -378,14 +384,12 @@ static void after_close(app *a, shard *s, uint64_t now)
     }
     uint32_t wait_ms = 0;
     dgw_err e = dgw_conn_reconnect(s->conn, now, &wait_ms);
+    if (e == DGW_ERR_FATAL_CLOSE) {
+        to_stopped(a, s, now); /* on_fatal_close() told why */
+        return;
+    }
     if (e != DGW_OK) {
-        /* DGW_ERR_FATAL_CLOSE was told by on_fatal_close(). */
-        if (e != DGW_ERR_FATAL_CLOSE) {
-            logmsg(LOG_ERROR, "shard %" PRIu32 ": dgw_conn_reconnect: %s", s->id,
-                   dgw_strerror(e));
-            app_stop(a, EXIT_ERROR, now);
-        }
-        to_stopped(a, s, now);
+        give_up(a, s, "dgw_conn_reconnect", e, now);
         return;
     }
     logmsg(LOG_DEBUG, "shard %" PRIu32 ": next attempt in %" PRIu32 " ms", s->id,
@@ -401,10 +405,7 @@ static void begin_attempt(app *a, shard *s, uint64_t now)
 {
     dgw_err e = dgw_conn_start(s->conn, now);
     if (e != DGW_OK) {
-        logmsg(LOG_ERROR, "shard %" PRIu32 ": dgw_conn_start: %s", s->id,
-               dgw_strerror(e));
-        app_stop(a, EXIT_ERROR, now);
-        to_stopped(a, s, now);
+        give_up(a, s, "dgw_conn_start", e, now);
         return;
     }
     dgw_endpoint ep;

@@ -35,7 +35,6 @@ typedef struct bucket {
     uint32_t admitted;   /* connections opened to IDENTIFY, not sent yet */
     uint32_t size;       /* shards of this process in the bucket */
     uint64_t next_ms;    /* no IDENTIFY of this bucket before this time */
-    uint64_t identifies; /* IDENTIFYs this bucket let go */
     heap_node timer;     /* armed while permit_q is not empty */
 } bucket;
 

@@ -67,18 +67,21 @@ static void run_bucket(app *a, bucket *b, uint64_t now)
             continue;
         }
         if (budget_exhausted(bg)) {
-            uint64_t left = bg->reset_at_ms > now ? bg->reset_at_ms - now : 0;
+            char reset[64] = "unknown (no GET /gateway/bot)";
+            if (bg->reset_at_ms != 0) {
+                uint64_t left = bg->reset_at_ms > now ? bg->reset_at_ms - now : 0;
+                snprintf(reset, sizeof reset, "%" PRIu64 " ms (%" PRIu64 " h %02" PRIu64
+                         " min)", left, left / 3600000, left / 60000 % 60);
+            }
             logmsg(LOG_ERROR, "session-start budget exhausted: %" PRIu32 " of %" PRIu32
-                   " left, reset_after %" PRIu64 " ms (%" PRIu64 " h %02" PRIu64
-                   " min): not spending one on shard %" PRIu32 "'s IDENTIFY; stopping "
-                   "(sessions are saved; start again after the reset)", bg->remaining,
-                   bg->total, left, left / 3600000, left / 60000 % 60, s->id);
+                   " left, reset_after %s: not spending one on shard %" PRIu32 "'s "
+                   "IDENTIFY; stopping (sessions are saved; start again after the "
+                   "reset)", bg->remaining, bg->total, reset, s->id);
             app_stop(a, EXIT_BUDGET, now);
             break;
         }
         if (!shard_permit(a, s, now))
             continue;
-        b->identifies++;
         if (bg->known)
             bg->remaining--;
         b->next_ms = now + a->pacer.window_ms;

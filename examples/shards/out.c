@@ -53,11 +53,6 @@ uint64_t out_elapsed(uint64_t now)
     return now - started;
 }
 
-bool log_enabled(int level)
-{
-    return level <= log_level;
-}
-
 /* Writes p[0..n) on one line: the token becomes [REDACTED], a raw line
  * break (JSON whitespace, or a stray one in a log text) becomes a space. */
 static void put_redacted(FILE *f, const char *p, size_t n)
@@ -84,7 +79,7 @@ static void put_redacted(FILE *f, const char *p, size_t n)
 
 void logmsg(int level, const char *fmt, ...)
 {
-    if (!log_enabled(level))
+    if (level > log_level)
         return;
     char buf[2048];
     va_list ap;

@@ -33,7 +33,6 @@ uint64_t out_elapsed(uint64_t now);
 
 __attribute__((format(printf, 2, 3)))
 void logmsg(int level, const char *fmt, ...);
-bool log_enabled(int level);
 
 /* {"shard":3,"op":0,"t":"MESSAGE_CREATE","s":12,"d":<d as received>} */
 void out_event(uint32_t shard, const dgw_event *ev);

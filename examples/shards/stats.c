@@ -71,7 +71,8 @@ static void sum(dgw_stats *t, const dgw_stats *st)
     t->heartbeats_acked += st->heartbeats_acked;
 }
 
-uint64_t stats_rss_kib(void)
+/* VmRSS of this process in KiB, from /proc/self/status; 0 if unknown. */
+static uint64_t rss_kib(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
     if (f == NULL)
@@ -121,7 +122,7 @@ void stats_print(const app *a, bool per_shard, uint64_t now)
     add(&l, ",\"latency_avg_ms\":%" PRId64 ",\"latency_max_ms\":%" PRId64
         ",\"memory\":%" PRIu64 ",\"rss_kib\":%" PRIu64 ",\"uptime_ms\":%" PRIu64,
         with_latency ? (int64_t)(latency_sum / with_latency) : -1, latency_max, memory,
-        stats_rss_kib(), now - a->loop_started);
+        rss_kib(), now - a->loop_started);
     if (a->all_connected_at)
         add(&l, ",\"all_connected_ms\":%" PRIu64, a->all_connected_at - a->loop_started);
     else

@@ -24,7 +24,4 @@
 /* Prints the per-shard lines (when per_shard) and the totals line. */
 void stats_print(const app *a, bool per_shard, uint64_t now);
 
-/* VmRSS of this process in KiB, from /proc/self/status; 0 if unknown. */
-uint64_t stats_rss_kib(void);
-
 #endif

@@ -365,6 +365,7 @@ size_t ts_compress(ts *t, const char *json, uint8_t **out)
         z->next_out = *out;
         z->avail_out = (uInt)cap;
         cr_assert_eq(deflate(z, Z_SYNC_FLUSH), Z_OK);
+        free(etf);
         return cap - z->avail_out;
     }
 #ifdef DGW_HAVE_ZSTD

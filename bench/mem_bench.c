@@ -3,10 +3,14 @@
  * Counts every byte the library holds through its allocator hook (zlib's
  * and zstd's allocations included) for none / zlib-stream / zstd-stream:
  *   idle:  after HELLO, IDENTIFY, READY and a few dispatches have passed;
- *   peak:  the high-water mark while a ~1 MiB READY goes through.
- * wslay's frame context (a fixed struct with a 4 KiB input buffer, malloc'd
- * by wslay, which has no allocator hook) is not in these figures: it is
- * measured separately with mallinfo2() and printed as its own column. */
+ *   peak:  the high-water mark while a READY goes through (~1 MiB, or the
+ *          sizes given), also as a ratio to the READY's size, and as it
+ *          would be if every realloc copied (old and new block at once).
+ * Heap the library takes without the hook would not be in these figures:
+ * the last-but-three column (unhooked_B) is the heap growth in
+ * dgw_conn_start() that the hook did not see, measured with mallinfo2()
+ * (wslay's frame context, ~4 KiB, when the library used wslay; 0 since it
+ * reads frames itself). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +25,11 @@
 #include "gen.h"
 #include "testkit.h"
 
-static size_t now_bytes, peak_bytes;
+/* peak_bytes: the most held at once as the library counts it (a realloc
+ * replaces the old block: true of glibc's mremap for large blocks and of
+ * in-place growth). peak_copy: the most if every realloc were malloc, copy,
+ * free (old and new held at once): the bound for any allocator. */
+static size_t now_bytes, peak_bytes, peak_copy;
 
 static void *a_alloc(void *u, size_t n)
 {
@@ -29,12 +37,16 @@ static void *a_alloc(void *u, size_t n)
     now_bytes += n;
     if (now_bytes > peak_bytes)
         peak_bytes = now_bytes;
+    if (now_bytes > peak_copy)
+        peak_copy = now_bytes;
     return malloc(n);
 }
 
 static void *a_realloc(void *u, void *p, size_t o, size_t n)
 {
     (void)u;
+    if (now_bytes + n > peak_copy)
+        peak_copy = now_bytes + n;
     now_bytes = now_bytes - o + n;
     if (now_bytes > peak_bytes)
         peak_bytes = now_bytes;
@@ -161,8 +173,9 @@ int main(int argc, char **argv)
         repeat = atoi(argv[2]) > 0 ? atoi(argv[2]) : 1;
         first = 3;
     }
-    printf("%-12s %10s %10s %12s %12s %10s %14s\n", "mode", "ready_B",
-           "idle_B", "idle_KiB", "peak_KiB", "ready_ms", "wslay_ctx_B");
+    printf("%-12s %10s %10s %12s %12s %10s %14s %10s %10s %13s\n", "mode",
+           "ready_B", "idle_B", "idle_KiB", "peak_KiB", "ready_ms",
+           "unhooked_B", "peak/size", "msg/size", "peak_copy_KiB");
     if (argc <= first)
         run(1u << 20);
     for (int i = first; i < argc; i++)
@@ -198,22 +211,25 @@ static void run(size_t ready_size)
             s.zs = ZSTD_createCStream();
             ZSTD_initCStream(s.zs, 3);
 #endif
-            now_bytes = peak_bytes = 0;
+            now_bytes = peak_bytes = peak_copy = 0;
             dgw_conn *c = dgw_conn_new(&cfg, NULL);
             size_t counted = now_bytes;
             struct mallinfo2 before = mallinfo2();
             dgw_conn_start(c, 0);
             struct mallinfo2 after = mallinfo2();
-            /* Heap growth in start() not seen by our allocator: wslay's part.
-             * (The allocator's blocks carry malloc's own headers too, so this is
-             * an upper bound.) */
-            size_t wslay = after.uordblks - before.uordblks - (now_bytes - counted);
+            /* Heap growth in start() not seen by our allocator (an upper
+             * bound: the allocator's blocks carry malloc's headers too);
+             * 0 when the hooked allocations account for all of it. */
+            size_t grown = after.uordblks - before.uordblks;
+            size_t hooked = now_bytes - counted;
+            size_t unhooked = grown > hooked ? grown - hooked : 0;
             upgrade(c);
             gen g;
             gen_init(&g, 42);
             size_t n = gen_hello(&g, buf, ready_size);
             send_payload(&s, c, buf, n);
-            peak_bytes = now_bytes;
+            size_t held = now_bytes;
+            peak_bytes = peak_copy = now_bytes;
             n = gen_ready(&g, buf, ready_size + (1u << 20), ready_size);
             size_t ready_n = n;
             const uint8_t *w;
@@ -226,7 +242,7 @@ static void run(size_t ready_size)
                 best_ms = ready_ms;
             ready_ms = best_ms;
             free(wmem);
-            size_t peak = peak_bytes;
+            size_t peak = peak_bytes, peak_c = peak_copy;
             for (int i = 0; i < 100; i++) {
                 n = gen_dispatch(&g, buf, 1u << 20);
                 send_payload(&s, c, buf, n);
@@ -235,11 +251,17 @@ static void run(size_t ready_size)
                 fprintf(stderr, "dgw_conn_memory disagrees\n");
                 exit(1);
             }
-            /* wslay's context minus the allocator-counted bytes start() made. */
+            /* peak/size: the connection's peak over the READY's size;
+             * msg/size: what the READY added to what the connection held
+             * before it (the message's own cost, without zstd's window). */
             if (rep == repeat - 1)
-                printf("%-12s %10zu %10zu %12.1f %12.1f %10.2f %14zu\n",
-                       modes[m].name, ready_n, now_bytes, now_bytes / 1024.0, peak / 1024.0,
-                       ready_ms, wslay);
+                printf("%-12s %10zu %10zu %12.1f %12.1f %10.2f %14zu %10.3f "
+                       "%10.3f %13.1f\n",
+                       modes[m].name, ready_n, now_bytes, now_bytes / 1024.0,
+                       peak / 1024.0, ready_ms, unhooked,
+                       (double)peak / (double)ready_n,
+                       (double)(peak - held) / (double)ready_n,
+                       peak_c / 1024.0);
             dgw_conn_free(c);
             deflateEnd(&s.z);
 #ifdef DGW_HAVE_ZSTD

@@ -344,6 +344,53 @@ static void gen_payload(void)
     }
 }
 
+/* Seeds for fuzz_json_paths: gateway-shaped payloads, and the shapes that
+ * move quotes, escapes and characters across 64-byte block boundaries. */
+static void gen_json_paths(void)
+{
+    char name[32], buf[1024];
+    static const char *const seeds[] = {
+        ("{\"t\":\"MESSAGE_CREATE\",\"s\":7,\"op\":0,\"d\":{\"type\":0,"
+         "\"content\":\"h\xc3\xa9llo \\\"w\\\" \\u00e9 \xf0\x9f\x98\x80\","
+         "\"mentions\":[{\"id\":\"1\"}],\"channel_id\":\"42\",\"author\":"
+         "{\"id\":\"7\",\"bot\":false},\"edited_timestamp\":null,"
+         "\"embeds\":[],\"flags\":0,\"n\":-1.5e3}}"),
+        ("{\"op\":10,\"d\":{\"heartbeat_interval\":41250,\"_trace\":"
+         "[\"[\\\"gateway-prd-us-east1-b-1\\\"]\"]}}"),
+        "{\"op\":11}",
+        " {\"\\u006fp\" : 9 , \"d\" : true } \r\n",
+        "[[[[{\"a\":[\"\\\\\",\"\\/\",{}]}]]]]",
+        "{\"op\":0,\"d\":\"\xed\xa0\x80\"}",
+        "{\"op\":0,\"d\":\"\xc3\"}",
+        "{\"op\":1} trailing",
+        "\"a string\"",
+        "-0.5E-7",
+    };
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        out o = {0};
+        puts_(&o, seeds[i]);
+        snprintf(name, sizeof name, "seed-%zu", i);
+        save("fuzz_json_paths", name, &o);
+    }
+    /* A string whose escape or 4-byte character lands on each position
+     * around the end of the first block. */
+    static const char *const tails[] = {"\\\"", "\\u00e9", "\xf0\x9f\x98\x80",
+                                        "\\\\"};
+    for (size_t t = 0; t < 4; t++) {
+        for (size_t len = 54; len < 66; len += 3) {
+            int n = snprintf(buf, sizeof buf, "{\"op\":0,\"d\":\"%.*s%s\"}",
+                             (int)len,
+                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                             tails[t]);
+            out o = {0};
+            put(&o, buf, (size_t)n);
+            snprintf(name, sizeof name, "block-%zu-%zu", t, len);
+            save("fuzz_json_paths", name, &o);
+        }
+    }
+}
+
 /* fuzz_conn scripts. */
 enum { CANNED = 0, PAYLOAD = 1, RAW = 2, TIME = 3, SEND = 4, CMD = 5,
        CLOSE = 6, EOF_ = 7, RECONNECT = 8, BURST = 9, HBREQ = 10, ANSWER = 11 };
@@ -544,6 +591,7 @@ int main(int argc, char **argv)
     gen_upgrade();
     gen_inflate();
     gen_payload();
+    gen_json_paths();
     gen_conn();
     gen_mg_request();
     return 0;

@@ -2,6 +2,23 @@
 
 #include <string.h>
 
+size_t dgw_buf_grown_cap(size_t cap, size_t need)
+{
+    /* Geometric, so that appends cost amortized O(1): doubling while
+     * small, where a copy is cheap and twice a small size is still small;
+     * an eighth past DGW_BUF_DOUBLE_MAX, so that a large message never
+     * holds more than 1.125 times its size (doubling held up to 2x: 32 MiB
+     * for a 16 MiB READY). Never less than what was asked. */
+    size_t ncap;
+    if (cap < 128)
+        ncap = 256;
+    else if (cap < DGW_BUF_DOUBLE_MAX)
+        ncap = cap * 2 < DGW_BUF_DOUBLE_MAX ? cap * 2 : DGW_BUF_DOUBLE_MAX;
+    else
+        ncap = cap > SIZE_MAX - cap / 8 ? SIZE_MAX : cap + cap / 8;
+    return ncap >= need ? ncap : need;
+}
+
 int dgw_buf_reserve(dgw_mem *m, dgw_buf *b, size_t extra, size_t max)
 {
     if (b->off > 0 && b->off == b->len) {
@@ -20,9 +37,7 @@ int dgw_buf_reserve(dgw_mem *m, dgw_buf *b, size_t extra, size_t max)
             return DGW_OK;
     }
     size_t need = b->len + extra;
-    size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < need)
-        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    size_t ncap = dgw_buf_grown_cap(b->cap, need);
     uint8_t *np = dgw_mem_realloc(m, b->p, b->cap, ncap);
     if (!np)
         return DGW_ERR_NOMEM;

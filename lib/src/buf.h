@@ -18,7 +18,16 @@ typedef struct dgw_buf {
     size_t cap;
 } dgw_buf;
 
-/* Makes room for `extra` more bytes, keeping len + extra <= max.
+/* Capacity doubles up to this, then grows by an eighth at a time. */
+#define DGW_BUF_DOUBLE_MAX (64u * 1024u)
+
+/* The capacity a buffer of capacity cap grows to when it must hold need
+ * bytes (need > cap): see buf.c for the policy. */
+size_t dgw_buf_grown_cap(size_t cap, size_t need);
+
+/* Makes room for `extra` more bytes, keeping len + extra <= max. Grows by
+ * dgw_buf_grown_cap, so a first reservation of the exact size of what is
+ * coming (a frame's payload length) allocates just that.
  * Returns DGW_ERR_NOMEM, or DGW_ERR_WS_TOO_LARGE when max would be passed
  * (the caller maps that to its own error). */
 int dgw_buf_reserve(dgw_mem *m, dgw_buf *b, size_t extra, size_t max);

@@ -11,8 +11,12 @@
 /* zstd-stream windows can be large; refuse frames wanting more than this. */
 #define DGW_ZSTD_WINDOW_LOG_MAX 23
 
-/* Output room asked for per step: large enough to keep inflate's calls few. */
+/* Output room asked for when the buffer must grow: large enough to keep
+ * the decoder's calls few. */
 #define DGW_INFLATE_CHUNK 4096
+/* Less free room than this and the buffer grows first (zlib's fast path
+ * wants 258 bytes of output). */
+#define DGW_DECODE_MIN_ROOM 1024
 
 /* zlib and zstd free without a size; our allocator wants one, so each block
  * carries its size in front. */
@@ -150,7 +154,11 @@ static void track_tail(dgw_decoder *d, const uint8_t *in, size_t n)
     d->msg_in += n;
 }
 
-/* Gives at least some output room, bounded by max. 0: the cap is reached. */
+/* Gives at least some output room, bounded by max. 0: the cap is reached.
+ * The buffer only grows when less than DGW_DECODE_MIN_ROOM is free: asking
+ * for a whole chunk every time made every message of a few hundred bytes
+ * grow its buffer past DGW_KEEP_CAP at its end (zstd's drain call), so
+ * each message cost a realloc and a free. */
 static int room(dgw_decoder *d, dgw_buf *out, size_t max, size_t *avail)
 {
     size_t live = dgw_buf_live(out);
@@ -158,21 +166,20 @@ static int room(dgw_decoder *d, dgw_buf *out, size_t max, size_t *avail)
         *avail = 0;
         return DGW_OK;
     }
-    size_t want = DGW_INFLATE_CHUNK;
-    if (want > max - live)
-        want = max - live;
-    if (out->cap - out->len < want) {
-        /* Grow geometrically so a 1 MiB READY costs few reallocations. */
-        size_t grow = live > want ? live : want;
-        if (grow > max - live)
-            grow = max - live;
-        int r = dgw_buf_reserve(d->mem, out, grow, max);
+    size_t left = max - live; /* what the cap still allows */
+    if (out->cap - out->len < (left < DGW_DECODE_MIN_ROOM ? left
+                                                          : DGW_DECODE_MIN_ROOM)) {
+        /* The buffer grows geometrically by itself (buf.c), by an eighth
+         * once large: the inflated size is not known ahead. */
+        int r = dgw_buf_reserve(d->mem, out,
+                                left < DGW_INFLATE_CHUNK ? left : DGW_INFLATE_CHUNK,
+                                max);
         if (r != DGW_OK)
             return r == DGW_ERR_NOMEM ? r : DGW_ERR_INFLATE_TOO_LARGE;
     }
     *avail = out->cap - out->len;
-    if (*avail > max - live)
-        *avail = max - live;
+    if (*avail > left)
+        *avail = left;
     return DGW_OK;
 }
 

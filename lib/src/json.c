@@ -1,242 +1,11 @@
+/* json.c - reading members of scanned JSON (iterator, lookup by name),
+ * numbers and string unescaping, and the bounded writer. The scan itself is
+ * in json_scan.c and its kernels, lookup by path in json_path.c. */
 #include "json.h"
 
 #include <string.h>
 
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Any byte of w equal to zero / below n (n <= 128): the classic bit tricks,
- * exact as yes/no answers. */
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-static inline uint64_t has_zero(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
-static inline uint64_t has_less(uint64_t w, uint8_t n)
-{
-    return (w - ONES * n) & ~w & HIGHS;
-}
-
-/* p points at the opening quote. Returns the byte after the closing quote. */
-static const char *scan_string(const char *p, const char *end)
-{
-    p++;
-    for (;;) {
-        /* Strings are most of a payload's bytes: look at eight at a time
-         * and jump straight to the first quote, backslash or control
-         * character (the lowest flagged byte of the masks is exact). */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        while (end - p >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            uint64_t m = has_zero(w ^ (ONES * '"')) |
-                         has_zero(w ^ (ONES * '\\')) | has_less(w, 0x20);
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                break;
-            }
-            p += 8;
-        }
-#endif
-        if (p >= end)
-            return NULL;
-        unsigned char ch = (unsigned char)*p;
-        if (ch == '"')
-            return p + 1;
-        if (ch < 0x20)
-            return NULL;
-        if (ch == '\\') {
-            if (++p >= end)
-                return NULL;
-            switch (*p) {
-            case '"': case '\\': case '/': case 'b': case 'f':
-            case 'n': case 'r': case 't':
-                break;
-            case 'u':
-                if (end - p < 5)
-                    return NULL;
-                for (int i = 1; i <= 4; i++)
-                    if (hexval(p[i]) < 0)
-                        return NULL;
-                p += 4;
-                break;
-            default:
-                return NULL;
-            }
-        }
-        p++;
-    }
-}
-
-static const char *scan_number(const char *p, const char *end)
-{
-    if (p < end && *p == '-')
-        p++;
-    if (p >= end)
-        return NULL;
-    if (*p == '0') {
-        p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    } else {
-        return NULL;
-    }
-    if (p < end && *p == '.') {
-        p++;
-        if (p >= end || *p < '0' || *p > '9')
-            return NULL;
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= end || *p < '0' || *p > '9')
-            return NULL;
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    }
-    return p;
-}
-
-static const char *scan_literal(const char *p, const char *end,
-                                const char *lit, size_t n)
-{
-    if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
-        return NULL;
-    return p + n;
-}
-
-/* Scans a scalar at p; NULL if malformed. */
-static const char *scan_scalar(const char *p, const char *end,
-                               dgw_json_type *t)
-{
-    switch (*p) {
-    case '"':
-        *t = DGW_JSON_STRING;
-        return scan_string(p, end);
-    case 't':
-        *t = DGW_JSON_TRUE;
-        return scan_literal(p, end, "true", 4);
-    case 'f':
-        *t = DGW_JSON_FALSE;
-        return scan_literal(p, end, "false", 5);
-    case 'n':
-        *t = DGW_JSON_NULL;
-        return scan_literal(p, end, "null", 4);
-    default:
-        *t = DGW_JSON_NUMBER;
-        return scan_number(p, end);
-    }
-}
-
-dgw_json_type dgw_json_value(const char **pp, const char *end, dgw_span *out)
-{
-    /* Containers are tracked in a bit stack: 1 = object, 0 = array. */
-    uint8_t stack[DGW_JSON_MAX_DEPTH / 8];
-    int depth = 0;
-    const char *p = skip_ws(*pp, end);
-    const char *start = p;
-    dgw_json_type top = DGW_JSON_INVALID;
-
-    if (p >= end)
-        return DGW_JSON_INVALID;
-    for (;;) {
-        /* Expect a value at p. */
-        p = skip_ws(p, end);
-        if (p >= end)
-            return DGW_JSON_INVALID;
-        if (*p == '{' || *p == '[') {
-            bool obj = *p == '{';
-            if (depth == 0)
-                top = obj ? DGW_JSON_OBJECT : DGW_JSON_ARRAY;
-            if (depth >= DGW_JSON_MAX_DEPTH)
-                return DGW_JSON_INVALID;
-            if (obj)
-                stack[depth / 8] |= (uint8_t)(1u << (depth % 8));
-            else
-                stack[depth / 8] &= (uint8_t)~(1u << (depth % 8));
-            depth++;
-            p = skip_ws(p + 1, end);
-            if (p >= end)
-                return DGW_JSON_INVALID;
-            if (*p == (obj ? '}' : ']')) {
-                p++;
-                depth--;
-                goto after_value;
-            }
-            if (obj) {
-                if (*p != '"' || !(p = scan_string(p, end)))
-                    return DGW_JSON_INVALID;
-                p = skip_ws(p, end);
-                if (p >= end || *p != ':')
-                    return DGW_JSON_INVALID;
-                p++;
-            }
-            continue;
-        } else {
-            dgw_json_type t;
-            p = scan_scalar(p, end, &t);
-            if (!p)
-                return DGW_JSON_INVALID;
-            if (depth == 0)
-                top = t;
-        }
-    after_value:
-        if (depth == 0)
-            break;
-        p = skip_ws(p, end);
-        if (p >= end)
-            return DGW_JSON_INVALID;
-        bool in_obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
-        if (*p == ',') {
-            p = skip_ws(p + 1, end);
-            if (in_obj) {
-                if (p >= end || *p != '"' || !(p = scan_string(p, end)))
-                    return DGW_JSON_INVALID;
-                p = skip_ws(p, end);
-                if (p >= end || *p != ':')
-                    return DGW_JSON_INVALID;
-                p++;
-            }
-            continue;
-        }
-        if (*p == (in_obj ? '}' : ']')) {
-            p++;
-            depth--;
-            goto after_value;
-        }
-        return DGW_JSON_INVALID;
-    }
-    out->p = start;
-    out->n = (size_t)(p - start);
-    *pp = p;
-    return top;
-}
-
-bool dgw_json_is_value(const char *p, size_t n)
-{
-    const char *end = p + n;
-    dgw_span v;
-    if (dgw_json_value(&p, end, &v) == DGW_JSON_INVALID)
-        return false;
-    return skip_ws(p, end) == end;
-}
+#include "json_scan.h"
 
 bool dgw_json_iter_init(dgw_json_iter *it, dgw_span obj)
 {
@@ -244,7 +13,7 @@ bool dgw_json_iter_init(dgw_json_iter *it, dgw_span obj)
     it->end = obj.p + obj.n;
     it->first = true;
     it->failed = false;
-    it->p = skip_ws(it->p, it->end);
+    it->p = dgw_js_skip_ws(it->p, it->end);
     if (it->p >= it->end || *it->p != '{') {
         it->failed = true;
         return false;
@@ -258,7 +27,7 @@ bool dgw_json_iter_next(dgw_json_iter *it, dgw_span *key, dgw_span *val,
 {
     if (it->failed)
         return false;
-    const char *p = skip_ws(it->p, it->end);
+    const char *p = dgw_js_skip_ws(it->p, it->end);
     if (p >= it->end)
         goto fail;
     if (*p == '}') {
@@ -269,17 +38,12 @@ bool dgw_json_iter_next(dgw_json_iter *it, dgw_span *key, dgw_span *val,
     if (!it->first) {
         if (*p != ',')
             goto fail;
-        p = skip_ws(p + 1, it->end);
+        p = dgw_js_skip_ws(p + 1, it->end);
     }
-    if (p >= it->end || *p != '"')
+    if (p >= it->end || *p != '"' ||
+        dgw_json_value(&p, it->end, key) != DGW_JSON_STRING)
         goto fail;
-    const char *k = p;
-    p = scan_string(p, it->end);
-    if (!p)
-        goto fail;
-    key->p = k;
-    key->n = (size_t)(p - k);
-    p = skip_ws(p, it->end);
+    p = dgw_js_skip_ws(p, it->end);
     if (p >= it->end || *p != ':')
         goto fail;
     p++;
@@ -294,9 +58,8 @@ fail:
     return false;
 }
 
-bool dgw_json_key_is(dgw_span key, const char *name)
+bool dgw_json_key_is_n(dgw_span key, const char *name, size_t n)
 {
-    size_t n = strlen(name);
     if (key.n == n + 2 && memcmp(key.p + 1, name, n) == 0)
         return true;
     /* Rare: an escaped key such as "\u006fp". */
@@ -305,6 +68,11 @@ bool dgw_json_key_is(dgw_span key, const char *name)
     char tmp[64];
     long m = dgw_json_unescape(key, tmp, sizeof tmp);
     return m >= 0 && (size_t)m == n && memcmp(tmp, name, n) == 0;
+}
+
+bool dgw_json_key_is(dgw_span key, const char *name)
+{
+    return dgw_json_key_is_n(key, name, strlen(name));
 }
 
 dgw_json_type dgw_json_get(dgw_span obj, const char *name, dgw_span *val)
@@ -378,7 +146,7 @@ static bool read_hex4(const char *p, uint32_t *v)
 {
     *v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = dgw_js_hexval(p[i]);
         if (h < 0)
             return false;
         *v = (*v << 4) | (uint32_t)h;
@@ -396,8 +164,15 @@ long dgw_json_unescape(dgw_span s, char *out, size_t cap)
         char tmp[4];
         size_t k;
         if (*p != '\\') {
-            tmp[0] = *p++;
-            k = 1;
+            /* The run up to the next escape, in one copy. */
+            const char *q = memchr(p, '\\', (size_t)(end - p));
+            size_t run = (size_t)((q ? q : end) - p);
+            if (run >= cap - o)
+                return -1;
+            memcpy(out + o, p, run);
+            o += run;
+            p += run;
+            continue;
         } else {
             if (++p >= end)
                 return -1;

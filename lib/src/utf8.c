@@ -7,7 +7,14 @@ bool dgw_utf8_feed(dgw_utf8 *u, const uint8_t *p, size_t n)
     size_t i = 0;
     while (i < n) {
         if (u->need == 0) {
-            /* Fast path: runs of ASCII, eight bytes at a time. */
+            /* Fast path: runs of ASCII, 32 then 8 bytes at a time. */
+            while (n - i >= 32) {
+                uint64_t w[4];
+                memcpy(w, p + i, 32);
+                if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
+                    break;
+                i += 32;
+            }
             while (n - i >= 8) {
                 uint64_t w;
                 memcpy(&w, p + i, 8);

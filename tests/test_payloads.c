@@ -483,3 +483,102 @@ Test(payloads, json_writer)
     dgw_jw_lit(&w, "");
     cr_assert(w.overflow, "overflow must stick");
 }
+
+/* ---- reading fields of d (dgw_event_get*) ---- */
+
+static const char *const MSG =
+    "{\"id\":\"1186458230485884928\",\"channel_id\":\"81384788765712384\","
+    "\"author\":{\"id\":\"53908232506183680\",\"username\":\"Mason\"},"
+    "\"content\":\"caf\\u00e9 \\\"quoted\\\"\",\"mentions\":[{\"id\":\"1\"},{\"id\":\"2\"}],"
+    "\"tts\":false,\"nonce\":null,\"n\":-7}";
+
+Test(payloads, event_fields_read_by_path_without_a_tree)
+{
+    dgw_event ev = {.data = MSG, .data_len = strlen(MSG)};
+    dgw_slice s;
+    char buf[64];
+    cr_assert_eq(dgw_event_get(&ev, "channel_id", &s), DGW_VALUE_STRING);
+    cr_assert_eq(dgw_slice_string(s, buf, sizeof buf), 17);
+    cr_assert_str_eq(buf, "81384788765712384");
+    cr_assert_eq(dgw_event_get(&ev, "author.id", &s), DGW_VALUE_STRING);
+    dgw_slice_string(s, buf, sizeof buf);
+    cr_assert_str_eq(buf, "53908232506183680");
+    cr_assert_eq(dgw_event_get(&ev, "mentions.1.id", &s), DGW_VALUE_STRING);
+    cr_assert_eq(s.n, 3);
+    cr_assert_eq(memcmp(s.p, "\"2\"", 3), 0);
+    cr_assert_eq(dgw_event_get(&ev, "content", &s), DGW_VALUE_STRING);
+    dgw_slice_string(s, buf, sizeof buf);
+    cr_assert_str_eq(buf, "caf\xc3\xa9 \"quoted\"");
+    cr_assert(s.p >= ev.data && s.p + s.n <= ev.data + ev.data_len, "not a slice of d");
+    cr_assert_eq(dgw_event_get(&ev, "tts", &s), DGW_VALUE_FALSE);
+    cr_assert_eq(dgw_event_get(&ev, "nonce", &s), DGW_VALUE_NULL);
+    cr_assert_eq(dgw_event_get(&ev, "n", &s), DGW_VALUE_NUMBER);
+    cr_assert_eq(dgw_event_get(&ev, "mentions", &s), DGW_VALUE_ARRAY);
+    cr_assert_eq(dgw_event_get(&ev, "author", &s), DGW_VALUE_OBJECT);
+    cr_assert_eq(dgw_event_get(&ev, "", &s), DGW_VALUE_OBJECT);
+    cr_assert_eq(s.n, ev.data_len);
+    cr_assert_eq(dgw_event_get(&ev, "missing", &s), DGW_VALUE_NONE);
+    cr_assert_eq(dgw_event_get(&ev, "mentions.2.id", &s), DGW_VALUE_NONE);
+    cr_assert_eq(dgw_event_get(&ev, "tts.x", &s), DGW_VALUE_NONE);
+    cr_assert_eq(dgw_slice_string(s, buf, sizeof buf), -1, "a NONE slice is no string");
+    dgw_event_get(&ev, "n", &s);
+    cr_assert_eq(dgw_slice_string(s, buf, sizeof buf), -1, "a number is no string");
+    dgw_event_get(&ev, "content", &s);
+    cr_assert_eq(dgw_slice_string(s, buf, 5), -1, "does not fit");
+    dgw_event none = {0};
+    cr_assert_eq(dgw_event_get(&none, "x", &s), DGW_VALUE_NONE);
+    cr_assert_eq(dgw_event_get(NULL, "x", &s), DGW_VALUE_NONE);
+}
+
+Test(payloads, event_fields_many_in_one_walk)
+{
+    dgw_event ev = {.data = MSG, .data_len = strlen(MSG)};
+    const char *paths[] = {"content", "author.id", "missing", "channel_id", "mentions.0.id"};
+    dgw_slice v[5];
+    dgw_value_type t[5];
+    cr_assert_eq(dgw_event_get_many(&ev, paths, 5, v, t), 4);
+    cr_assert_eq(t[0], DGW_VALUE_STRING);
+    cr_assert_eq(t[1], DGW_VALUE_STRING);
+    cr_assert_eq(t[2], DGW_VALUE_NONE);
+    cr_assert_eq(t[3], DGW_VALUE_STRING);
+    cr_assert_eq(t[4], DGW_VALUE_STRING);
+    for (int i = 0; i < 5; i++) {
+        dgw_slice one;
+        cr_assert_eq(dgw_event_get(&ev, paths[i], &one), t[i], "path %s", paths[i]);
+        cr_assert_eq(one.n, v[i].n);
+        cr_assert(one.n == 0 || one.p == v[i].p);
+    }
+    /* More than 64 paths: the rest come back NONE. */
+    const char *many[70];
+    for (int i = 0; i < 70; i++)
+        many[i] = "channel_id";
+    dgw_slice mv[70];
+    dgw_value_type mt[70];
+    cr_assert_eq(dgw_event_get_many(&ev, many, 70, mv, mt), 64);
+    cr_assert_eq(mt[63], DGW_VALUE_STRING);
+    cr_assert_eq(mt[64], DGW_VALUE_NONE);
+    cr_assert_eq(dgw_event_get_many(NULL, paths, 5, v, t), 0);
+    cr_assert_eq(t[0], DGW_VALUE_NONE);
+}
+
+Test(payloads, event_fields_read_from_a_received_dispatch)
+{
+    ts_init(&T, DGW_COMPRESS_ZLIB_STREAM);
+    ts_establish(&T, 41250);
+    char p[600];
+    snprintf(p, sizeof p, "{\"op\":0,\"s\":2,\"t\":\"MESSAGE_CREATE\",\"d\":%s}", MSG);
+    uint8_t *body;
+    size_t n = ts_compress(&T, p, &body);
+    uint8_t frame[1024];
+    size_t w = ts_frame(frame, true, 2, body, n, NULL);
+    free(body);
+    dgw_event ev;
+    long r = dgw_conn_recv(T.c, frame, w, T.now);
+    cr_assert_eq(r, (long)w);
+    cr_assert(dgw_conn_poll_event(T.c, &ev));
+    dgw_slice s;
+    char buf[64];
+    cr_assert_eq(dgw_event_get(&ev, "author.username", &s), DGW_VALUE_STRING);
+    dgw_slice_string(s, buf, sizeof buf);
+    cr_assert_str_eq(buf, "Mason");
+}

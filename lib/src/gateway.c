@@ -62,36 +62,36 @@ static dgw_gw_kind kind_of(int op)
 dgw_err dgw_gw_parse(const char *p, size_t n, dgw_gw_msg *m,
                      const char **why)
 {
-    dgw_json_iter it;
-    dgw_span k, v, s = {0};
-    dgw_json_type t, d_type = DGW_JSON_INVALID, s_type = DGW_JSON_INVALID;
+    /* One read of the bytes checks UTF-8 and the JSON grammar and picks out
+     * the four members a client acts on (the last of a name wins). */
+    dgw_json_field f[4] = {{.name = "op"}, {.name = "d"}, {.name = "t"},
+                           {.name = "s"}};
     int64_t op = -1;
     memset(m, 0, sizeof *m);
     m->seq = -1;
-    if (!dgw_json_iter_init(&it, (dgw_span){p, n}))
+    switch (dgw_json_scan_payload(p, n, f, 4)) {
+    case DGW_JSON_OK:
+        break;
+    case DGW_JSON_BAD_UTF8:
+        return bad(why, DGW_ERR_WS_UTF8, "payload is not valid UTF-8");
+    case DGW_JSON_NOT_OBJECT:
         return bad(why, DGW_ERR_PAYLOAD, "payload is not a JSON object");
-    while (dgw_json_iter_next(&it, &k, &v, &t)) {
-        if (dgw_json_key_is(k, "op")) {
-            if (t != DGW_JSON_NUMBER || !dgw_json_int(v, &op) || op < 0 ||
-                op > 255)
-                return bad(why, DGW_ERR_PAYLOAD,
-                           "payload \"op\" is not a small integer");
-        } else if (dgw_json_key_is(k, "d")) {
-            m->d = v;
-            d_type = t;
-        } else if (dgw_json_key_is(k, "t")) {
-            m->t = t == DGW_JSON_STRING ? v : (dgw_span){0};
-        } else if (dgw_json_key_is(k, "s")) {
-            s = v;
-            s_type = t;
-        }
-    }
-    if (it.failed)
+    case DGW_JSON_TRAILING:
+        return bad(why, DGW_ERR_PAYLOAD,
+                   "payload has bytes after the JSON object");
+    default:
         return bad(why, DGW_ERR_PAYLOAD, "payload is not valid JSON");
-    for (const char *q = it.p; q < p + n; q++)
-        if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
-            return bad(why, DGW_ERR_PAYLOAD,
-                       "payload has bytes after the JSON object");
+    }
+    if (f[0].type != DGW_JSON_INVALID &&
+        (f[0].type != DGW_JSON_NUMBER || !dgw_json_int(f[0].val, &op) ||
+         op < 0 || op > 255))
+        return bad(why, DGW_ERR_PAYLOAD,
+                   "payload \"op\" is not a small integer");
+    m->d = f[1].val;
+    dgw_json_type d_type = f[1].type;
+    m->t = f[2].type == DGW_JSON_STRING ? f[2].val : (dgw_span){0};
+    dgw_span s = f[3].val;
+    dgw_json_type s_type = f[3].type;
     if (op < 0)
         return bad(why, DGW_ERR_PAYLOAD, "payload has no \"op\"");
     if (d_type == DGW_JSON_INVALID)

@@ -1,7 +1,8 @@
 /* ws.h - WebSocket messages from frames: RFC 6455's receive rules on top
- * of frame.c (fragmentation, control frames, UTF-8, size caps, close frame
+ * of frame.c (fragmentation, control frames, size caps, close frame
  * contents), with compressed payload bytes going straight to the
- * decompressor and plain ones to the message buffer.
+ * decompressor and plain ones to the message buffer. A text message's
+ * UTF-8 is checked together with its JSON in one pass (gateway.c).
  *
  * A leaf: it reads bytes and says what they were (a message, a ping, a
  * close, an error). It sends nothing and changes no connection state;
@@ -31,7 +32,6 @@ typedef struct dgw_ws {
     bool in_message;
     uint8_t msg_op;      /* DGW_OP_TEXT or DGW_OP_BINARY */
     uint64_t msg_size;   /* wire bytes of the message so far */
-    dgw_utf8 utf8;
     /* the control frame being read */
     uint8_t ctrl[125];
     uint8_t ctrl_len;

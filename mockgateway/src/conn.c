@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "rest.h"
 #include "util.h"
 
 /* ---- output queue ------------------------------------------------------ */
@@ -263,10 +264,10 @@ static const char *status_text(int st)
     }
 }
 
-static void respond(mg_conn *c, int status, const char *ctype, const char *headers, const char *body)
+static void respond_n(mg_conn *c, int status, const char *ctype, const char *headers, const char *body,
+                      size_t bl)
 {
     mg_buf r = {0};
-    size_t bl = body ? strlen(body) : 0;
     mg_buf_printf(&r,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Connection: close\r\n%s\r\n",
@@ -275,6 +276,11 @@ static void respond(mg_conn *c, int status, const char *ctype, const char *heade
     out_append(c, r.data, r.len, 0);
     mg_buf_free(&r);
     start_flush(c);
+}
+
+static void respond(mg_conn *c, int status, const char *ctype, const char *headers, const char *body)
+{
+    respond_n(c, status, ctype, headers, body, body ? strlen(body) : 0);
 }
 
 void mg_conn_reject(mg_conn *c, int status, const char *headers, const char *body)
@@ -320,32 +326,17 @@ int mg_conn_accept(mg_conn *c)
 
 static void serve_rest(mg_conn *c, const mg_http_request *req)
 {
-    static const char *const paths[] = {"/api/v10/gateway/bot", "/api/v9/gateway/bot",
-                                        "/api/v10/gateway", "/api/v9/gateway"};
-    int known = 0;
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-        if (req->path.n == strlen(paths[i]) && memcmp(req->path.p, paths[i], req->path.n) == 0)
-            known = 1;
-    if (!known) {
-        respond(c, 404, "application/json", NULL, "{\"message\": \"404: Not Found\", \"code\": 0}");
+    mg_rest_ctx ctx = {.ws_url = c->srv->ws_url};
+    mg_rest_response r;
+    if (mg_rest_handle(req, &ctx, &r) != 0) {
+        mg_rest_response_free(&r);
+        mg_conn_fail(c, "out of memory");
         return;
     }
-    if (!mg_strieq_n(req->method.p, req->method.n, "GET")) {
-        respond(c, 405, "application/json", "Allow: GET\r\n",
-                "{\"message\": \"405: Method Not Allowed\", \"code\": 0}");
-        return;
-    }
-    char body[512];
-    if (req->path.n >= 4 && memcmp(req->path.p + req->path.n - 4, "/bot", 4) == 0)
-        snprintf(body, sizeof body,
-                 "{\"url\":\"%s\",\"shards\":1,\"session_start_limit\":{\"total\":1000,"
-                 "\"remaining\":999,\"reset_after\":14400000,\"max_concurrency\":1}}",
-                 c->srv->ws_url);
-    else
-        snprintf(body, sizeof body, "{\"url\":\"%s\"}", c->srv->ws_url);
-    MG_INFO(&c->srv->cfg.log, "conn %llu (%s): REST %.*s", (unsigned long long)c->id, c->peer,
-            (int)req->path.n, req->path.p);
-    respond(c, 200, "application/json", NULL, body);
+    MG_INFO(&c->srv->cfg.log, "conn %llu (%s): REST %.*s %.*s: %d", (unsigned long long)c->id, c->peer,
+            (int)req->method.n, req->method.p, (int)req->path.n, req->path.p, r.status);
+    respond_n(c, r.status, r.content_type, r.headers, (const char *)mg_buf_head(&r.body), mg_buf_avail(&r.body));
+    mg_rest_response_free(&r);
 }
 
 static void handle_request(mg_conn *c)

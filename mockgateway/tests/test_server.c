@@ -126,6 +126,31 @@ Test(server, rest_gateway_bot_points_back)
     }
 }
 
+Test(server, rest_unknown_path_is_404_and_other_methods_405)
+{
+    struct {
+        const char *req;
+        int status;
+        const char *body;
+    } cases[] = {
+        {"GET /api/v10/users/@nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, "{\"message\": \"404: Not Found\", \"code\": 0}"},
+        {"POST /api/v10/gateway/bot HTTP/1.1\r\nHost: x\r\n\r\n", 405,
+         "{\"message\": \"405: Method Not Allowed\", \"code\": 0}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tws c;
+        char resp[2048];
+        cr_assert_eq(tws_connect(&c, port), 0);
+        tws_send_raw(&c, cases[i].req, strlen(cases[i].req));
+        cr_assert_eq(tws_read_http(&c, resp, sizeof resp), cases[i].status, "%s", resp);
+        cr_assert(strstr(resp, "Content-Type: application/json\r\n"), "%s", resp);
+        cr_assert(strstr(resp, cases[i].body), "%s", resp);
+        if (cases[i].status == 405)
+            cr_assert(strstr(resp, "Allow: GET\r\n"), "%s", resp);
+        tws_close(&c);
+    }
+}
+
 Test(server, bad_upgrade_gets_400_with_reason)
 {
     tws c;

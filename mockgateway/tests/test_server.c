@@ -2,10 +2,12 @@
  * socket WebSocket client. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef MG_HAVE_ZSTD
@@ -19,6 +21,7 @@
 #endif
 
 static int server_pid, port;
+static char cert_dir[64]; /* with the TLS fixture: where the test certificates are */
 
 static void start(const char *const *extra)
 {
@@ -41,11 +44,50 @@ static void stop(void)
     server_pid = 0;
 }
 
+static void start_tls(void)
+{
+    snprintf(cert_dir, sizeof cert_dir, "/tmp/mg-test-certs-XXXXXX");
+    cr_assert_not_null(mkdtemp(cert_dir));
+    char cmd[512], cert[128], key[128];
+    snprintf(cmd, sizeof cmd, "sh '%s' '%s' >/dev/null", MG_MAKE_CERTS, cert_dir);
+    cr_assert_eq(system(cmd), 0, "make-test-certs.sh failed");
+    snprintf(cert, sizeof cert, "%s/server.pem", cert_dir);
+    snprintf(key, sizeof key, "%s/server.key", cert_dir);
+    const char *extra[] = {"--tls", "--cert", cert, "--key", key, NULL};
+    start(extra);
+}
+
+static void stop_tls(void)
+{
+    stop();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cert_dir);
+    cr_expect_eq(system(cmd), 0);
+    cert_dir[0] = '\0';
+}
+
+/* TCP (or TLS, under the TLS fixture) to the server. */
+static int connect_any(tws *c)
+{
+    if (!cert_dir[0])
+        return tws_connect(c, port);
+    char cert[128];
+    snprintf(cert, sizeof cert, "%s/server.pem", cert_dir);
+    return tws_connect_tls(c, port, cert);
+}
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
 /* Opens a WebSocket and returns the HELLO's parsed JSON. */
 static cJSON *open_ws(tws *c, const char *query)
 {
     char head[1024];
-    cr_assert_eq(tws_connect(c, port), 0);
+    cr_assert_eq(connect_any(c), 0);
     int st = tws_upgrade(c, query, head, sizeof head);
     cr_assert_eq(st, 101, "upgrade status %d: %s", st, head);
     cr_assert(strstr(head, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "%s", head);
@@ -459,4 +501,150 @@ Test(server_policy, privileged_intents_not_granted_are_4014, .init = start_no_pr
     send_json(&c, IDENTIFY("test-token", 32768));
     cr_assert_eq(expect_close(&c), 4014);
     tws_close(&c);
+}
+
+/* ---- regressions of issue 12: one client must not crash or stall the server ---- */
+
+#define HEARTBEAT "{\"op\":1,\"d\":null}"
+
+/* Sends json as a masked text frame followed by `heartbeats` heartbeat
+ * frames, all in one write. */
+static void send_then_heartbeats(tws *c, const char *json, int heartbeats)
+{
+    size_t hl = strlen(HEARTBEAT), jl = strlen(json);
+    uint8_t *buf = malloc(jl + 14 + (size_t)heartbeats * (hl + 14));
+    size_t n = tws_frame(buf, 0x81, json, jl, 1);
+    for (int i = 0; i < heartbeats; i++)
+        n += tws_frame(buf + n, 0x81, HEARTBEAT, hl, 1);
+    cr_assert_eq(tws_send_raw(c, buf, n), 0);
+    free(buf);
+}
+
+/* A message the server answers by closing, then more than 4096 bytes in
+ * the same write: the close used to be queued from inside wslay's message
+ * callback and re-entered wslay_event_recv, which aborted the process
+ * (wslay_queue_tail: Assertion 'queue->tail' failed). */
+static void close_worthy_message_then_more_bytes(void)
+{
+    static const struct {
+        const char *json;
+        int code;
+    } cases[] = {
+        {IDENTIFY("wrong", 1), 4004},
+        {"{\"op\":42,\"d\":null}", 4001},
+        {"{nope", 4002},
+        {"{\"op\":3,\"d\":{}}", 4003},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tws c;
+        cJSON_Delete(open_ws(&c, "v=10&encoding=json"));
+        send_then_heartbeats(&c, cases[i].json, 300); /* 300 x 29 bytes after it */
+        cr_expect_eq(expect_close(&c), cases[i].code, "case %zu", i);
+        tws_close(&c);
+    }
+    /* 4008: the 121st command closes, with 200 more behind it. */
+    tws c;
+    cJSON_Delete(open_ws(&c, "v=10&encoding=json"));
+    send_then_heartbeats(&c, HEARTBEAT, 320);
+    cr_expect_eq(expect_close(&c), 4008);
+    tws_close(&c);
+    cJSON_Delete(open_ws(&c, "v=10&encoding=json")); /* still serving */
+    tws_close(&c);
+}
+
+Test(server, close_worthy_message_then_more_bytes_in_one_write)
+{
+    close_worthy_message_then_more_bytes();
+}
+
+Test(server_tls, close_worthy_message_then_more_bytes_in_one_write, .init = start_tls, .fini = stop_tls,
+     .timeout = 30)
+{
+    close_worthy_message_then_more_bytes();
+}
+
+/* A client that floods frames the rate limit does not count. */
+struct flood {
+    uint8_t *unit; /* frames repeated back to back */
+    size_t unit_len;
+    const uint8_t *prefix; /* sent once first (may be NULL) */
+    size_t prefix_len;
+    int ms;   /* how long to flood */
+    tws c;
+    int close_code; /* what the server closed the flooder with */
+};
+
+static void *flood_thread(void *arg)
+{
+    struct flood *f = arg;
+    if (f->prefix)
+        tws_send_raw(&f->c, f->prefix, f->prefix_len);
+    long long end = now_us() + f->ms * 1000LL;
+    while (now_us() < end && tws_send_raw(&f->c, f->unit, f->unit_len) == 0) {
+    }
+    f->close_code = expect_close(&f->c);
+    return NULL;
+}
+
+/* While one client floods, another heartbeats every 100 ms; returns the
+ * worst ACK latency seen (ms). */
+static double worst_ack_during_flood(struct flood *f)
+{
+    tws honest;
+    cJSON_Delete(open_ws(&honest, "v=10&encoding=json"));
+    cJSON_Delete(open_ws(&f->c, "v=10&encoding=json"));
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, flood_thread, f), 0);
+    double worst = 0;
+    long long end = now_us() + f->ms * 1000LL;
+    while (now_us() < end) {
+        long long t0 = now_us();
+        send_json(&honest, HEARTBEAT);
+        int code = 0;
+        cJSON *ack = read_until(&honest, 11, NULL, &code);
+        cr_assert_not_null(ack, "the honest client got no ACK (close %d)", code);
+        cJSON_Delete(ack);
+        double ms = (double)(now_us() - t0) / 1000.0;
+        if (ms > worst)
+            worst = ms;
+        usleep(100000);
+    }
+    pthread_join(th, NULL);
+    tws_close(&f->c);
+    tws_close(&honest);
+    return worst;
+}
+
+static void fill_units(struct flood *f, int first_byte, int copies)
+{
+    uint8_t one[16];
+    size_t n = tws_frame(one, first_byte, NULL, 0, 1);
+    f->unit = malloc(n * (size_t)copies);
+    for (int i = 0; i < copies; i++)
+        memcpy(f->unit + i * n, one, n);
+    f->unit_len = n * (size_t)copies;
+}
+
+/* Pongs are not commands: the server used to read them for as long as
+ * they came, holding its loop (14.5 s without an ACK in issue 12). */
+Test(server, pong_flood_does_not_stall_other_clients, .timeout = 60)
+{
+    struct flood f = {.ms = 3000};
+    fill_units(&f, 0x8a, 4096);
+    double worst = worst_ack_during_flood(&f);
+    free(f.unit);
+    cr_expect_lt(worst, 500.0, "an honest client waited %.1f ms for an ACK during a pong flood", worst);
+    cr_expect_eq(f.close_code, 1008, "the flooder must be closed 1008 (too many frames), got %d", f.close_code);
+}
+
+/* The same with empty continuation frames of a message that never ends. */
+Test(server, empty_continuation_flood_does_not_stall_other_clients, .timeout = 60)
+{
+    static const uint8_t start_frame[] = {0x01, 0x80, 1, 2, 3, 4}; /* text, FIN=0, empty */
+    struct flood f = {.ms = 3000, .prefix = start_frame, .prefix_len = sizeof start_frame};
+    fill_units(&f, 0x00, 4096);
+    double worst = worst_ack_during_flood(&f);
+    free(f.unit);
+    cr_expect_lt(worst, 500.0, "an honest client waited %.1f ms for an ACK during a continuation flood", worst);
+    cr_expect_eq(f.close_code, 1008, "the flooder must be closed 1008 (too many frames), got %d", f.close_code);
 }

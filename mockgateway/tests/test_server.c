@@ -617,6 +617,7 @@ static double worst_ack_during_flood(struct flood *f)
     pthread_join(th, NULL);
     tws_close(&f->c);
     tws_close(&honest);
+    cr_log_info("worst ACK latency during the flood: %.2f ms", worst);
     return worst;
 }
 

@@ -399,6 +399,17 @@ int tws_read_message(tws *c, uint8_t **payload, size_t *len, int *close_code, in
     }
 }
 
+int tws_wait_eof(tws *c, int timeout_ms)
+{
+    if (c->len > 0 || wait_fd(c->fd, POLLIN, timeout_ms) != 0)
+        return -1;
+    uint8_t b;
+    ssize_t r = recv(c->fd, &b, 1, 0);
+    if (r == 0)
+        return 0;
+    return r < 0 && errno == ECONNRESET ? -2 : -1;
+}
+
 void tws_close(tws *c)
 {
     if (c->fd >= 0)

@@ -39,6 +39,11 @@ int tws_send_frame(tws *c, int opcode, const void *p, size_t n, int mask);
 int tws_read_frame(tws *c, uint8_t **payload, size_t *len, int timeout_ms);
 /* Reads frames until a text/binary message or close; close code in *code. */
 int tws_read_message(tws *c, uint8_t **payload, size_t *len, int *close_code, int timeout_ms);
+/* After the server's close frame: waits for the end of the stream.
+ * Returns 0 for a clean FIN, -2 for a reset (ECONNRESET: the server closed
+ * with unread input, which can destroy the close frame in flight), -1 on
+ * timeout or when more data came. Plain TCP only. */
+int tws_wait_eof(tws *c, int timeout_ms);
 /* Closes the socket (no close frame, no close_notify) and frees TLS state. */
 void tws_close(tws *c);
 /* Starts `mockgateway` with args; returns its pid and the port from the

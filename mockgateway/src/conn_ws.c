@@ -43,7 +43,7 @@ static size_t gate_admit(mg_conn *c, uint8_t *buf, size_t len)
             if (!now)
                 now = mg_now_ms();
             if (!mg_ws_credit_take(&c->frames, now)) {
-                MG_INFO(&c->srv->cfg.log, "conn %llu (%s): more than %u frames at once or %u/s: closing 1008",
+                MG_WARN(&c->srv->cfg.log, "conn %llu (%s): more than %u frames at once or %u/s: closing 1008",
                         (unsigned long long)c->id, c->peer, MG_FRAME_BURST, MG_FRAME_RATE);
                 mg_conn_ws_decide_close(c, 1008, "too many frames", 1);
                 break;

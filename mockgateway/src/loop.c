@@ -189,9 +189,12 @@ static void add_conn(mg_server *s, int fd, const struct sockaddr_in *sa)
     }
 }
 
-static void accept_all(mg_server *s)
+/* Accepts up to MG_TURN_ACCEPTS connections; the listening socket stays
+ * readable (level-triggered) while more wait, so the next turn takes them:
+ * a flood of connects cannot hold the loop. */
+static void accept_some(mg_server *s)
 {
-    for (;;) {
+    for (unsigned n = 0; n < MG_TURN_ACCEPTS; n++) {
         struct sockaddr_in sa;
         socklen_t sl = sizeof sa;
         int fd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -234,11 +237,13 @@ static void reap(mg_server *s)
     }
 }
 
-/* Pumps the connections that were on the ready list when this pass began;
- * those that run out of budget again go back on it for the next turn. */
+/* Pumps up to MG_TURN_READY connections from the head of the ready list;
+ * those that run out of budget again go back at its tail. */
 static void run_ready(mg_server *s)
 {
-    size_t n = s->nready;
+    size_t n = s->nready < MG_TURN_READY ? s->nready : MG_TURN_READY;
+    if (n == 0)
+        return;
     for (size_t i = 0; i < n; i++) {
         mg_conn *c = s->ready[i];
         c->scheduled = 0;
@@ -258,12 +263,12 @@ void mg_server_step(mg_server *s, int max_wait_ms)
             timeout = (int)d;
     }
     s->turn++;
-    struct epoll_event evs[256];
-    int n = s->epfd >= 0 ? epoll_wait(s->epfd, evs, 256, timeout) : 0;
+    struct epoll_event evs[MG_TURN_EVENTS];
+    int n = s->epfd >= 0 ? epoll_wait(s->epfd, evs, MG_TURN_EVENTS, timeout) : 0;
     for (int i = 0; i < n; i++) {
         uint64_t tag = evs[i].data.u64;
         if (tag == TAG_LISTEN) {
-            accept_all(s);
+            accept_some(s);
         } else if (tag == TAG_SIGNAL) {
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {

@@ -26,8 +26,13 @@
 /* Work per connection per loop turn; then the others get theirs, and the
  * connection resumes on the next turn (epoll is edge-triggered, so it is
  * put on the ready list rather than waiting for a new event). */
-#define MG_TURN_READ_BYTES (64u << 10) /* bytes read from its socket */
-#define MG_TURN_FRAMES 64u             /* client frames handed to wslay */
+#define MG_TURN_READ_BYTES (16u << 10) /* bytes read from its socket */
+#define MG_TURN_FRAMES 16u             /* client frames handed to wslay */
+/* Work of the loop per turn: an honest client waits about one turn, and a
+ * turn costs about (connections served) x (their budgets). */
+#define MG_TURN_EVENTS 128  /* epoll events handled */
+#define MG_TURN_ACCEPTS 32u /* new connections (the listening socket is level-triggered) */
+#define MG_TURN_READY 128u  /* connections resumed from the ready list */
 /* Every client frame (data, continuation, ping, pong, close) takes a
  * credit; credits refill at MG_FRAME_RATE per second up to MG_FRAME_BURST.
  * Without one: close 1008. A 4096-byte payload in 1-byte fragments fits. */

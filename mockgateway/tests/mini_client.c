@@ -77,8 +77,8 @@ int main(int argc, char **argv)
                     tws_send_frame(&c, 1, id, strlen(id), 1);
             }
             cJSON_Delete(j);
-        } else if (c.fd < 0) {
-            return 4;
+        } else if (c.ended) {
+            return 4; /* the server went away (an orphan must not spin) */
         }
         if (next_beat && now_ms() >= next_beat) {
             char hb[64];

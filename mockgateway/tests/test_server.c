@@ -14,6 +14,7 @@
 #include <zstd.h>
 #endif
 
+#include "attacks.h"
 #include "wsclient.h"
 
 #ifndef MG_EXE
@@ -248,65 +249,37 @@ Test(server, unmasked_frame_is_closed_1002)
  * frame in the same write, so the server has unread input when it ends. */
 Test(server, malformed_frames_get_a_close_frame_then_fin)
 {
-    static const struct {
-        const char *what;
-        uint8_t bytes[24];
-        size_t len;
-        int code;
-    } cases[] = {
-        {"unmasked text", {0x81, 0x02, '{', '}'}, 4, 1002},
-        {"RSV1 without an extension", {0xc1, 0x80, 1, 2, 3, 4}, 6, 1002},
-        {"reserved opcode 3", {0x83, 0x80, 1, 2, 3, 4}, 6, 1002},
-        {"reserved control opcode 0xb", {0x8b, 0x80, 1, 2, 3, 4}, 6, 1002},
-        {"ping over 125 bytes", {0x89, 0xfe, 0x00, 0x7e, 1, 2, 3, 4}, 8, 1002},
-        {"fragmented ping", {0x09, 0x80, 1, 2, 3, 4}, 6, 1002},
-        {"16-bit length not minimal", {0x81, 0xfe, 0x00, 0x05, 1, 2, 3, 4}, 8, 1002},
-        {"64-bit length not minimal", {0x81, 0xff, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4}, 14, 1002},
-        {"64-bit length with the top bit", {0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, 14, 1002},
-        {"continuation without a message", {0x80, 0x80, 1, 2, 3, 4}, 6, 1002},
-        {"text inside a fragmented text", {0x01, 0x80, 1, 2, 3, 4, 0x81, 0x80, 1, 2, 3, 4}, 12, 1002},
-        {"close with a 1-byte payload", {0x88, 0x81, 1, 2, 3, 4, 0x03 ^ 1}, 7, 1002},
-        {"close with code 1005", {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xed}, 8, 1002},
-        {"close with code 5000", {0x88, 0x82, 0, 0, 0, 0, 0x13, 0x88}, 8, 1002},
-        {"text that is not UTF-8", {0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28}, 8, 1007},
-        {"close reason not UTF-8", {0x88, 0x83, 0, 0, 0, 0, 0x03, 0xe8, 0xff}, 9, 1007},
-        {"message over 64 KiB", {0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4}, 14, 1009},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    for (size_t i = 0; i < mg_nbad_frames; i++) {
+        const mg_bad_frame *bf = &mg_bad_frames[i];
         tws c;
         cJSON_Delete(open_ws(&c, "v=10&encoding=json"));
         uint8_t buf[8192];
-        memcpy(buf, cases[i].bytes, cases[i].len);
-        size_t n = cases[i].len;
+        memcpy(buf, bf->bytes, bf->len);
+        size_t n = bf->len;
         while (n + 32 < sizeof buf)
             n += tws_frame(buf + n, 0x81, HEARTBEAT, strlen(HEARTBEAT), 1);
         cr_assert_eq(tws_send_raw(&c, buf, n), 0);
         int code = expect_close(&c);
-        cr_expect_eq(code, cases[i].code, "%s: close %d, want %d (0: no close frame)", cases[i].what, code,
-                     cases[i].code);
+        cr_expect_eq(code, bf->code, "%s: close %d, want %d (0: no close frame)", bf->what, code, bf->code);
         int eof = code ? tws_wait_eof(&c, 3000) : 0;
-        cr_expect_eq(eof, 0, "%s: after the close frame %s, want a clean FIN", cases[i].what,
+        cr_expect_eq(eof, 0, "%s: after the close frame %s, want a clean FIN", bf->what,
                      eof == -2 ? "a reset" : "no FIN");
         tws_close(&c);
     }
 }
 
-/* "token\u0000x" passed the token check as "token"; bytes after the JSON
- * value were ignored (issue 12). Both are decode errors now. */
-Test(server, nul_in_a_token_and_bytes_after_the_json_are_4002)
+/* Payloads the default mode closes on; among them "token\u0000x", which
+ * passed the token check as "token", and bytes after the JSON value, which
+ * were ignored (issue 12). */
+Test(server, bad_payloads_get_their_close_codes)
 {
-    static const char *const cases[] = {
-        "{\"op\":2,\"d\":{\"token\":\"test-token\\u0000x\",\"intents\":1,\"properties\":{\"os\":\"l\","
-        "\"browser\":\"b\",\"device\":\"d\"}}}",
-        "{\"op\":1,\"d\":null}{\"op\":42}",
-        "{\"op\":1,\"d\":null} trailing",
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    for (size_t i = 0; i < mg_nbad_payloads; i++) {
+        const mg_bad_payload *bp = &mg_bad_payloads[i];
         tws c;
         cJSON_Delete(open_ws(&c, "v=10&encoding=json"));
-        send_json(&c, cases[i]);
+        send_json(&c, bp->json);
         int code = expect_close(&c);
-        cr_expect_eq(code, 4002, "%s: close %d, want 4002", cases[i], code);
+        cr_expect_eq(code, bp->code, "%s: close %d, want %d", bp->what, code, bp->code);
         tws_close(&c);
     }
 }

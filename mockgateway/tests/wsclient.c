@@ -38,6 +38,8 @@ static int tls_low_read(tws *c, unsigned char *buf, size_t len)
     if (wait_fd(c->fd, POLLIN, c->tls->timeout_ms) != 0)
         return -1;
     ssize_t r = recv(c->fd, buf, len, 0);
+    if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
+        c->ended = 1;
     return r > 0 ? (int)r : -1;
 }
 
@@ -159,8 +161,11 @@ static ssize_t io_read(tws *c, void *buf, size_t len, int timeout_ms)
 {
     if (c->tls) {
         c->tls->timeout_ms = timeout_ms;
-        if (tls_run_until(c, BR_SSL_RECVAPP) != 0)
+        if (tls_run_until(c, BR_SSL_RECVAPP) != 0) {
+            if (br_ssl_engine_current_state(&c->tls->cc.eng) & BR_SSL_CLOSED)
+                c->ended = 1;
             return -1;
+        }
         size_t avail;
         unsigned char *p = br_ssl_engine_recvapp_buf(&c->tls->cc.eng, &avail);
         size_t n = avail < len ? avail : len;
@@ -171,6 +176,8 @@ static ssize_t io_read(tws *c, void *buf, size_t len, int timeout_ms)
     if (wait_fd(c->fd, POLLIN, timeout_ms) != 0)
         return -1;
     ssize_t r = recv(c->fd, buf, len, 0);
+    if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
+        c->ended = 1;
     return r > 0 ? r : -1;
 }
 

@@ -11,6 +11,7 @@ typedef struct tws_tls tws_tls;
 
 typedef struct tws {
     int fd;
+    int ended; /* the server ended the stream (EOF or error, not a timeout) */
     tws_tls *tls; /* NULL: plain TCP */
     uint8_t buf[1 << 16];
     size_t len;

@@ -22,7 +22,7 @@
 #define MG_CLOSE_TIMEOUT_MS 3000u    /* waiting for the client's close frame */
 #define MG_LINGER_TIMEOUT_MS 2000u   /* waiting for EOF after our FIN */
 
-/* What one client may cost the server (README.md, "Limits"). */
+/* What one client may cost the server (README.md, "Hostile clients"). */
 /* Work per connection per loop turn; then the others get theirs, and the
  * connection resumes on the next turn (epoll is edge-triggered, so it is
  * put on the ready list rather than waiting for a new event). */

@@ -1,5 +1,9 @@
 #include "attacks.h"
 
+#include <string.h>
+
+#include "wsclient.h"
+
 #define PROPS "\"properties\":{\"os\":\"l\",\"browser\":\"b\",\"device\":\"d\"}"
 
 const mg_bad_frame mg_bad_frames[] = {
@@ -22,6 +26,16 @@ const mg_bad_frame mg_bad_frames[] = {
     {"message over 64 KiB", {0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4}, 14, 1009},
 };
 const size_t mg_nbad_frames = sizeof mg_bad_frames / sizeof *mg_bad_frames;
+
+size_t mg_bad_frame_with_tail(const mg_bad_frame *bf, uint8_t *buf, size_t cap)
+{
+    static const char heartbeat[] = "{\"op\":1,\"d\":null}";
+    memcpy(buf, bf->bytes, bf->len);
+    size_t n = bf->len;
+    while (n + sizeof heartbeat + 14 <= cap)
+        n += tws_frame(buf + n, 0x81, heartbeat, sizeof heartbeat - 1, 1);
+    return n;
+}
 
 const mg_bad_payload mg_bad_payloads[] = {
     {"not JSON", "{nope", 4002},

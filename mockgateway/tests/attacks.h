@@ -17,6 +17,11 @@ typedef struct mg_bad_frame {
 extern const mg_bad_frame mg_bad_frames[];
 extern const size_t mg_nbad_frames;
 
+/* Writes bf into buf, then masked heartbeats while they fit in cap: the
+ * server then has unread input when it ends the connection. Returns the
+ * length. */
+size_t mg_bad_frame_with_tail(const mg_bad_frame *bf, uint8_t *buf, size_t cap);
+
 typedef struct mg_bad_payload {
     const char *what;
     const char *json;

@@ -268,8 +268,8 @@ static void took(struct phase *p, double t_start)
     "{\"op\":2,\"d\":{\"token\":\"wrong\",\"intents\":1,\"properties\":{\"os\":\"l\",\"browser\":\"b\"," \
     "\"device\":\"d\"}}}"
 
-/* Reads until a message whose text contains want (returns 0), or a close
- * (returns its code), or the timeout (-1). */
+/* Reads until a message whose text contains want (returns 0; want NULL:
+ * none does), or a close (returns its code), or the timeout (-1). */
 static int read_until_text(tws *c, const char *want, int timeout_ms)
 {
     for (;;) {
@@ -279,7 +279,7 @@ static int read_until_text(tws *c, const char *want, int timeout_ms)
         int op = tws_read_message(c, &p, &n, &code, timeout_ms);
         if (op < 0)
             return -1;
-        int hit = op != 8 && memmem(p, n, want, strlen(want)) != NULL;
+        int hit = op != 8 && want && memmem(p, n, want, strlen(want)) != NULL;
         free(p);
         if (op == 8)
             return code;
@@ -321,17 +321,8 @@ static int open_identified(int which, tws *c)
  * the timeout). */
 static int close_code_of(tws *c, int timeout_ms)
 {
-    for (;;) {
-        uint8_t *p;
-        size_t n;
-        int code = 0;
-        int op = tws_read_message(c, &p, &n, &code, timeout_ms);
-        if (op < 0)
-            return 0;
-        free(p);
-        if (op == 8)
-            return code;
-    }
+    int r = read_until_text(c, NULL, timeout_ms);
+    return r > 0 ? r : 0;
 }
 
 /* ---- honest clients ---------------------------------------------------- */
@@ -660,10 +651,7 @@ static void attack_malformed_frames(void)
             break;
         }
         uint8_t buf[4096 + 64];
-        memcpy(buf, bf->bytes, bf->len);
-        size_t n = bf->len;
-        while (n + 32 < sizeof buf)
-            n += tws_frame(buf + n, 0x81, HEARTBEAT, strlen(HEARTBEAT), 1);
+        size_t n = mg_bad_frame_with_tail(bf, buf, sizeof buf);
         double t = now_ms();
         tws_send_raw(&c, buf, n);
         int code = close_code_of(&c, 3000);

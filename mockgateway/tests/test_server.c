@@ -253,12 +253,8 @@ Test(server, malformed_frames_get_a_close_frame_then_fin)
         const mg_bad_frame *bf = &mg_bad_frames[i];
         tws c;
         cJSON_Delete(open_ws(&c, "v=10&encoding=json"));
-        uint8_t buf[8192];
-        memcpy(buf, bf->bytes, bf->len);
-        size_t n = bf->len;
-        while (n + 32 < sizeof buf)
-            n += tws_frame(buf + n, 0x81, HEARTBEAT, strlen(HEARTBEAT), 1);
-        cr_assert_eq(tws_send_raw(&c, buf, n), 0);
+        uint8_t buf[4096 + 64];
+        cr_assert_eq(tws_send_raw(&c, buf, mg_bad_frame_with_tail(bf, buf, sizeof buf)), 0);
         int code = expect_close(&c);
         cr_expect_eq(code, bf->code, "%s: close %d, want %d (0: no close frame)", bf->what, code, bf->code);
         int eof = code ? tws_wait_eof(&c, 3000) : 0;

@@ -1,5 +1,7 @@
 #include "fuzz_common.h"
 
+#include "etf.h"
+
 #include "testkit.h"
 
 #include <cjson/cJSON.h>
@@ -357,8 +359,31 @@ static void check_frame(fz_peer *p, uint8_t b0, const uint8_t *pl, size_t n)
     FZ_CHECK((b0 & 0x70) == 0, "client set RSV bits");
     switch (op) {
     case 1:
+        FZ_CHECK(p->cfg.encoding == DGW_ENCODING_JSON,
+                 "a text frame on an ETF connection");
         check_text(p, (const char *)pl, n);
         break;
+    case 2: {
+        /* Under ETF every payload is a binary frame: read it back with the
+         * library's decoder (fuzz_etf and the Erlang cross-check vouch for
+         * it) and hold it to the same rules as a text payload. */
+        FZ_CHECK(p->cfg.encoding == DGW_ENCODING_ETF,
+                 "a binary frame on a JSON connection");
+        FZ_CHECK(n <= DGW_MAX_SEND_PAYLOAD, "ETF payload of %zu bytes", n);
+        dgw_mem m;
+        dgw_mem_init(&m, NULL);
+        dgw_etf_decoder d;
+        dgw_etf_decoder_init(&d, &m);
+        dgw_buf json = {0};
+        const char *why = NULL;
+        int r = dgw_etf_decode(&d, pl, n, &json, 1u << 20, &why);
+        FZ_CHECK(r == DGW_OK, "client sent ETF that does not decode: %s", why);
+        check_text(p, json.p ? (const char *)json.p + json.off : "",
+                   dgw_buf_live(&json));
+        dgw_buf_free(&m, &json);
+        dgw_etf_decoder_free(&d);
+        break;
+    }
     case 8:
         FZ_CHECK(n != 1 && n <= 125, "client close frame of %zu bytes", n);
         if (n >= 2) {
@@ -475,7 +500,7 @@ static void touch(fz_peer *p, const void *b, size_t n)
 static void check_event(fz_peer *p, const dgw_event *e)
 {
     dgw_state st = dgw_conn_state(p->c);
-    FZ_CHECK(e->type > DGW_EV_NONE && e->type <= DGW_EV_CLOSED,
+    FZ_CHECK(e->type > DGW_EV_NONE && e->type <= DGW_EV_IDENTIFY_WANTED,
              "event type %d", (int)e->type);
     FZ_CHECK(p->nclosed == 0, "event %d after DGW_EV_CLOSED", (int)e->type);
     p->nevents++;
@@ -499,6 +524,14 @@ static void check_event(fz_peer *p, const dgw_event *e)
                  "REJECTED body of %zu bytes", e->http_body_len);
         touch(p, e->http_headers, e->http_headers_len);
         touch(p, e->http_body, e->http_body_len);
+        return;
+    case DGW_EV_COMMANDS_DROPPED:
+        FZ_CHECK(e->dropped > 0, "COMMANDS_DROPPED of nothing");
+        return;
+    case DGW_EV_IDENTIFY_WANTED:
+        FZ_CHECK(st == DGW_STATE_IDENTIFYING || st == DGW_STATE_CLOSING ||
+                     st == DGW_STATE_CLOSED,
+                 "IDENTIFY_WANTED in state %s", dgw_state_name(st));
         return;
     case DGW_EV_CLOSED:
         p->nclosed++;
@@ -531,9 +564,14 @@ static void check_event(fz_peer *p, const dgw_event *e)
     FZ_CHECK(fz_cjson_accepts(e->data, e->data_len),
              "event d is not JSON: %.*s", (int)e->data_len, e->data);
     FZ_CHECK(e->op >= 0 && e->op <= 255, "event op %d", e->op);
-    if (e->name)
-        FZ_CHECK(strlen(e->name) < 64, "event name of %zu bytes",
-                 strlen(e->name));
+    if (e->name) {
+        FZ_CHECK(strlen(e->name) == e->name_len, "event name of %zu bytes "
+                 "says name_len %zu", strlen(e->name), e->name_len);
+        FZ_CHECK(e->name_len <= e->payload_len, "event name longer than the "
+                 "payload");
+    } else {
+        FZ_CHECK(e->name_len == 0, "name_len without a name");
+    }
     if (e->type == DGW_EV_HELLO)
         FZ_CHECK(e->heartbeat_interval_ms >= 1 &&
                      e->heartbeat_interval_ms <= 600000,
@@ -546,7 +584,15 @@ void fz_collect(fz_peer *p)
 {
     dgw_event e;
     take_output(p);
-    for (int guard = 0; dgw_conn_poll_event(p->c, &e); guard++) {
+    for (int guard = 0;; guard++) {
+        /* poll_event only hands over what is decided: it never decodes
+         * bytes or queues output (dgw.h). */
+        const uint8_t *o;
+        size_t before = dgw_conn_peek_output(p->c, &o);
+        if (!dgw_conn_poll_event(p->c, &e))
+            break;
+        FZ_CHECK(dgw_conn_peek_output(p->c, &o) == before,
+                 "poll_event produced output (event %d)", (int)e.type);
         FZ_CHECK(guard < 100000, "poll_event never runs dry");
         check_event(p, &e);
         take_output(p);

@@ -4,8 +4,10 @@
  *   setup bits 0-1: 0/3 plain, 1 zlib-stream, 2 zstd-stream (zlib without
  *   zstd); bit 2: max_message_size 64 KiB instead of 1 MiB; bit 3: every
  *   allocation from the fail_after-th on fails (NOMEM paths); bits 4-5:
- *   configuration (default; shard + large_threshold; presence + odd
- *   strings; wss URL with tiny backoff and timeouts).
+ *   configuration (default; shard + large_threshold + the IDENTIFY gate;
+ *   encoding=etf with presence + odd strings; wss URL with tiny backoff
+ *   and timeouts, and payload compression when there is no transport
+ *   compression).
  * Each op is one byte: low 4 bits the kind, high 4 bits a
  * parameter `h`:
  *   0 server sends a canned payload (HELLO, READY, RESUMED, dispatch, op 1,
@@ -16,6 +18,7 @@
  *   3 time passes: [u16] << (h & 3)*4 ms, deadlines run on the way
  *   4 caller sends op [u8] with d = [chunk]
  *   5 caller sends presence / voice state / request members / soundboard
+ *     or channel info (op 43)
  *   6 caller closes with code [u16] and reason [chunk]
  *   7 EOF from the transport
  *   8 caller reconnects: dgw_conn_reconnect, start, and the server answers
@@ -24,6 +27,11 @@
  *   10 server sends [u8] heartbeat requests (op 1) in a burst
  *   11 server answers the pending upgrade with a correct 101 (no-op unless
  *     UPGRADING)
+ *   12 caller permits the IDENTIFY the gate holds (configuration 1 has
+ *     identify_gate on)
+ *   13 caller restores a saved session (h: seq; odd h: with a resume URL,
+ *     h & 4: of the other scheme)
+ *   14 caller reads the statistics (checked for consistency)
  * After every op the peer checks (fuzz_common.c): the state is valid, a
  * CLOSED event leaves the state CLOSED and nothing follows it, every byte
  * the client writes is a well-formed masked frame, text frames are JSON of
@@ -168,7 +176,11 @@ static void caller_command(fz_peer *p, fz_in *in, unsigned h)
     default: {
         static const char *const ids[] = {"1", "81384788765712384",
                                           "99999999999999999999"};
-        dgw_conn_request_soundboard_sounds(p->c, ids, h / 4 % 4, p->now);
+        if (h & 8) /* op 43, fields from the next byte (also invalid sets) */
+            dgw_conn_request_channel_info(p->c, ids[h / 4 % 3], fz_u8(in) & 7,
+                                          p->now);
+        else
+            dgw_conn_request_soundboard_sounds(p->c, ids, h / 4 % 4, p->now);
         break;
     }
     }
@@ -207,14 +219,17 @@ static void identify_variant(dgw_config *cfg, void *u)
         cfg->identify.shard_count = 4;
         cfg->identify.large_threshold = 250;
         cfg->identify.intents = UINT64_MAX;
+        cfg->identify_gate = true;
         break;
     case 2:
+        cfg->encoding = DGW_ENCODING_ETF;
         cfg->identify.presence_json =
             "{\"since\":null,\"activities\":[{\"name\":\"x\",\"type\":0}],"
             "\"status\":\"dnd\",\"afk\":false}";
         cfg->identify.os = "Linux \"quoted\" \t";
         break;
     case 3:
+        cfg->payload_compress = cfg->compress == DGW_COMPRESS_NONE;
         cfg->url = "wss://gateway.discord.gg:8443/some/path?v=6#frag";
         cfg->backoff_base_ms = 1;
         cfg->backoff_max_ms = 10;
@@ -376,8 +391,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          "reconnect after a fatal close returned %d", (int)e);
             if (e != DGW_OK)
                 break;
-            FZ_CHECK(wait <= 60000,
-                     "reconnect wait %u ms over backoff_max", wait);
+            FZ_CHECK(wait <= 3600000,
+                     "reconnect wait %u ms over an hour", wait);
             p.now += wait;
             if (fz_start(&p))
                 answer_upgrade(&p, h % 4);
@@ -403,6 +418,48 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (dgw_conn_state(p.c) == DGW_STATE_UPGRADING && p.request_done)
                 answer_upgrade(&p, 0);
             break;
+        case 12: {
+            dgw_err e = dgw_conn_identify_permit(p.c, p.now);
+            FZ_CHECK(e == DGW_OK || e == DGW_ERR_STATE || e < DGW_ERR_STATE,
+                     "identify_permit returned %d", (int)e);
+            fz_collect(&p);
+            break;
+        }
+        case 13: {
+            const char *url = !(h & 1) ? NULL
+                              : (h & 4) ? "wss://other.test/"
+                                        : "ws://resume.test/";
+            dgw_state st = dgw_conn_state(p.c);
+            dgw_err e = dgw_conn_restore_session(p.c, "saved-session", h, url);
+            FZ_CHECK(st == DGW_STATE_IDLE ? e == DGW_OK || e == DGW_ERR_NOMEM
+                                          : e == DGW_ERR_STATE,
+                     "restore_session in %s returned %d", dgw_state_name(st),
+                     (int)e);
+            if (e == DGW_OK)
+                FZ_CHECK(dgw_conn_can_resume(p.c) &&
+                             dgw_conn_last_seq(p.c) == (int64_t)h,
+                         "restored session not kept");
+            fz_collect(&p);
+            break;
+        }
+        case 14: {
+            dgw_stats s;
+            dgw_conn_stats(p.c, &s);
+            FZ_CHECK(s.heartbeats_acked <= s.heartbeats_sent,
+                     "%llu ACKs counted for %llu beats",
+                     (unsigned long long)s.heartbeats_acked,
+                     (unsigned long long)s.heartbeats_sent);
+            uint64_t ended = 0;
+            for (int k = 0; k < DGW_END__COUNT; k++)
+                ended += s.ended_by[k];
+            FZ_CHECK(ended <= s.attempts, "%llu attempts ended of %llu",
+                     (unsigned long long)ended, (unsigned long long)s.attempts);
+            FZ_CHECK(s.commands_dropped <= s.commands_queued,
+                     "more commands dropped than queued");
+            FZ_CHECK(s.dispatches <= s.events, "dispatches over events");
+            p.sink += s.bytes_in + s.bytes_out;
+            break;
+        }
         default:
             break;
         }

@@ -6,6 +6,7 @@ pkgs=(meson ninja-build pkg-config cmake gcc clang libclang-rt-14-dev
       libbearssl-dev libwslay-dev libcjson-dev zlib1g-dev libzstd-dev
       libcriterion-dev openssl ca-certificates binutils)
 pkgs+=(python3-jsonschema)  # scenarios/tools/validate.py: meson test scenario_schema
+pkgs+=(erlang-base)  # escript: the Erlang runtime is the reference of tests/test_etf.c
 # Node (for the interop tests with npm clients): the machine's own node and
 # npm when present (NodeSource's nodejs bundles npm), else Debian's.
 if [ "${WITH_NODE:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then

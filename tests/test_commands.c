@@ -333,12 +333,26 @@ Test(commands, token_never_in_errors)
     cr_assert_null(strstr(dgw_conn_last_error(T.c), "secret-token"));
 }
 
-Test(commands, commands_refused_while_invalid_session_wait)
+Test(commands, commands_held_during_invalid_session_wait_go_after_identify)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
     ts_establish(&T, 41250);
+    ts_advance_acking(&T, 10000);
     ts_send_json(&T, "{\"op\":9,\"d\":false}");
-    cr_assert_eq(dgw_conn_send(T.c, 3, "{}", 2, T.now), DGW_ERR_STATE);
+    size_t from = T.nout;
+    cr_assert_eq(dgw_conn_send(T.c, 3, "{}", 2, T.now), DGW_OK);
+    ts_collect(&T);
+    cr_assert_eq(ts_count_op(&T, 3, from), 0, "a command went out before IDENTIFY");
+    ts_advance_acking(&T, 6000);
+    cr_assert_eq(ts_count_op(&T, 2, from), 1);
+    cr_assert_eq(ts_count_op(&T, 3, from), 1, "the held command did not follow IDENTIFY");
+    /* Nothing but heartbeats before IDENTIFY, the command right after. */
+    for (size_t i = from; i < T.nout; i++) {
+        int op = ts_op_of(&T.out[i]);
+        if (op == 2)
+            break;
+        cr_assert_eq(op, 1, "op %d before IDENTIFY", op);
+    }
 }
 
 /* ---- rate limit ---- */
@@ -535,4 +549,32 @@ Test(commands, non_utf8_strings_refused)
     dgw_err err;
     cr_assert_null(dgw_conn_new(&cfg, &err));
     cr_assert_eq(err, DGW_ERR_INVALID_ARGUMENT);
+}
+
+Test(commands, channel_info_shape_and_checks)
+{
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_establish(&T, 41250);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "613425648685547541",
+                                               DGW_CHANNEL_INFO_STATUS |
+                                                   DGW_CHANNEL_INFO_VOICE_START_TIME,
+                                               T.now),
+                 DGW_OK);
+    ts_collect(&T);
+    const ts_frame_out *f = ts_last_op(&T, 43);
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->payload, "{\"op\":43,\"d\":{\"guild_id\":\"613425648685547541\","
+                                 "\"fields\":[\"status\",\"voice_start_time\"]}}");
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "1", DGW_CHANNEL_INFO_VOICE_START_TIME, T.now),
+                 DGW_OK);
+    ts_collect(&T);
+    cr_assert_str_eq(ts_last_op(&T, 43)->payload,
+                     "{\"op\":43,\"d\":{\"guild_id\":\"1\",\"fields\":[\"voice_start_time\"]}}");
+    size_t n = T.nout;
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "1", 0, T.now), DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "1", 4, T.now), DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, "x1", 1, T.now), DGW_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(dgw_conn_request_channel_info(T.c, NULL, 1, T.now), DGW_ERR_INVALID_ARGUMENT);
+    ts_collect(&T);
+    cr_assert_eq(T.nout, n);
 }

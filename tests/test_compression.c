@@ -187,6 +187,39 @@ static void over_cap(dgw_compress comp)
                  T.alloc_peak);
 }
 
+/* A payload of exactly max_message_size bytes passes and one byte more
+ * fails, whatever the compression: the cap is the same at its edge. */
+static void cap_edge(dgw_compress comp, size_t size, bool fits)
+{
+    ts_init(&T, comp);
+    T.cfg.max_message_size = 8192;
+    ts_recreate(&T);
+    ts_establish(&T, 41250);
+    char *p = malloc(size + 1);
+    int h = snprintf(p, 64, "{\"op\":0,\"t\":\"X\",\"s\":2,\"d\":\"");
+    memset(p + h, 'A', size - (size_t)h - 2);
+    memcpy(p + size - 2, "\"}", 3);
+    cr_assert_eq(strlen(p), size);
+    ts_send_json(&T, p);
+    free(p);
+    if (!fits) {
+        cr_assert_neq(T.last_recv, 0, "a %zu-byte payload passed a cap of 8192", size);
+        return;
+    }
+    cr_assert_eq(T.last_recv, 0, "a %zu-byte payload refused by a cap of 8192: %s", size,
+                 dgw_conn_last_error(T.c));
+    cr_assert_eq(ts_last_event(&T, DGW_EV_DISPATCH)->seq, 2);
+}
+
+Test(compression, none_payload_of_exactly_the_cap_passes) { cap_edge(DGW_COMPRESS_NONE, 8192, true); }
+Test(compression, none_payload_over_the_cap_fails) { cap_edge(DGW_COMPRESS_NONE, 8193, false); }
+Test(compression, zlib_payload_of_exactly_the_cap_passes) { cap_edge(DGW_COMPRESS_ZLIB_STREAM, 8192, true); }
+Test(compression, zlib_payload_over_the_cap_fails) { cap_edge(DGW_COMPRESS_ZLIB_STREAM, 8193, false); }
+#ifdef DGW_HAVE_ZSTD
+Test(compression, zstd_payload_of_exactly_the_cap_passes) { cap_edge(DGW_COMPRESS_ZSTD_STREAM, 8192, true); }
+Test(compression, zstd_payload_over_the_cap_fails) { cap_edge(DGW_COMPRESS_ZSTD_STREAM, 8193, false); }
+#endif
+
 /* ---- zlib-stream ---- */
 
 Test(compression, zlib_many_payloads_one_context)

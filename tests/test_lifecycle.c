@@ -85,7 +85,7 @@ Test(lifecycle, missing_ack_is_a_zombie_closed_with_resumable_code)
 Test(lifecycle, resume_after_drop_uses_resume_url_and_seq)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
-    ts_establish(&T, 41250);
+    ts_establish_stable(&T, 41250);
     ts_dispatch(&T, 7, "MESSAGE_CREATE", "{\"id\":\"5\"}");
     ts_eof(&T);
     const ts_event *e = ts_last_event(&T, DGW_EV_CLOSED);

@@ -73,6 +73,7 @@ Test(session, first_heartbeat_jitter_in_range_and_varies_by_seed)
         ts_connect(&T);
         uint64_t t_hello = T.now;
         ts_hello(&T, 41250);
+        ts_ready(&T, "sess-1", "ws://resume.test/");
         ts_advance_acking(&T, 41250);
         const ts_frame_out *b = first_op(1, 0);
         cr_assert_not_null(b, "no beat within one interval");
@@ -133,11 +134,15 @@ Test(session, server_heartbeat_request_unacked_is_zombie)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
     ts_establish(&T, 5000);
+    uint64_t t0 = T.now;
     ts_send_json(&T, "{\"op\":1,\"d\":null}");
-    ts_advance(&T, 5000); /* the regular beat comes due without an ACK */
+    /* Never ACKed: the first regular beat due a whole interval after it
+     * finds the connection dead (within two intervals). */
+    ts_advance(&T, 10000);
     const ts_event *e = ts_last_event(&T, DGW_EV_CLOSED);
     cr_assert_not_null(e, "no zombie close");
     cr_assert_eq(e->error, DGW_ERR_ZOMBIE);
+    cr_assert_geq(T.now - t0, 5000);
 }
 
 Test(session, ack_latency_measured)
@@ -164,7 +169,7 @@ Test(session, ack_latency_measured)
 Test(session, reconnect_op7_closes_resumable_and_resumes)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
-    ts_establish(&T, 41250);
+    ts_establish_stable(&T, 41250);
     ts_dispatch(&T, 5, "MESSAGE_CREATE", "{}");
     ts_send_json(&T, "{\"op\":7,\"d\":null}");
     cr_assert_eq(ts_count_events(&T, DGW_EV_RECONNECT), 1);
@@ -249,6 +254,7 @@ Test(session, invalid_session_false_wait_varies)
         ts_init(&T, DGW_COMPRESS_NONE);
         T.rng = 0xABCDEFull * (uint64_t)(s + 3);
         ts_establish(&T, 41250);
+        ts_advance_acking(&T, 10000); /* the 5 s IDENTIFY window is over */
         size_t from = T.nout;
         uint64_t t0 = T.now;
         ts_send_json(&T, "{\"op\":9,\"d\":false}");
@@ -285,7 +291,7 @@ Test(session, invalid_session_false_then_server_close_waits_and_identifies)
     ts_init(&T, DGW_COMPRESS_NONE);
     ts_establish(&T, 41250);
     ts_send_json(&T, "{\"op\":9,\"d\":false}");
-    uint64_t identify_at = T.c->identify_at;
+    uint64_t identify_at = T.c->identify_not_before;
     cr_assert_geq(identify_at, T.now + 1000);
     ts_advance_acking(&T, 200);
     ts_server_close(&T, 4000, NULL);
@@ -308,7 +314,7 @@ Test(session, invalid_session_false_early_start_defers_identify)
     ts_init(&T, DGW_COMPRESS_NONE);
     ts_establish(&T, 41250);
     ts_send_json(&T, "{\"op\":9,\"d\":false}");
-    uint64_t identify_at = T.c->identify_at;
+    uint64_t identify_at = T.c->identify_not_before;
     ts_eof(&T);
     uint32_t wait;
     cr_assert_eq(dgw_conn_reconnect(T.c, T.now, &wait), DGW_OK);
@@ -408,7 +414,7 @@ static uint32_t fail_attempt(void)
 Test(session, backoff_grows_with_jitter_and_is_capped)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
-    ts_establish(&T, 41250);
+    ts_establish_stable(&T, 41250);
     ts_eof(&T);
     uint32_t w;
     cr_assert_eq(dgw_conn_reconnect(T.c, T.now, &w), DGW_OK);
@@ -442,7 +448,7 @@ Test(session, backoff_jitter_differs_across_seeds)
     for (int s = 0; s < 6; s++) {
         ts_init(&T, DGW_COMPRESS_NONE);
         T.rng = 0x5151ull * (uint64_t)(s + 1) + 1;
-        ts_establish(&T, 41250);
+        ts_establish_stable(&T, 41250);
         ts_eof(&T);
         uint32_t w;
         dgw_conn_reconnect(T.c, T.now, &w);
@@ -478,10 +484,10 @@ Test(session, backoff_capped_at_configured_max)
     cr_assert_geq(w, 750, "late waits must sit in [max/2, max]");
 }
 
-Test(session, backoff_reset_after_resumed)
+Test(session, backoff_reset_only_after_a_stable_resumed_session)
 {
     ts_init(&T, DGW_COMPRESS_NONE);
-    ts_establish(&T, 41250);
+    ts_establish_stable(&T, 41250);
     ts_eof(&T);
     uint32_t w;
     dgw_conn_reconnect(T.c, T.now, &w);
@@ -496,7 +502,9 @@ Test(session, backoff_reset_after_resumed)
     /* HELLO alone is not a working session. */
     ts_eof(&T);
     dgw_conn_reconnect(T.c, T.now, &w);
-    cr_assert_gt(w, 0, "backoff reset by HELLO without RESUMED");
+    cr_assert_geq(w, 16000, "backoff reset by HELLO (6th failure in a row)");
+    /* RESUMED and lost at once: still not a working session (a server
+     * that accepts and drops would get a tight loop). */
     T.now += w;
     ts_connect(&T);
     ts_hello(&T, 41250);
@@ -504,29 +512,60 @@ Test(session, backoff_reset_after_resumed)
     cr_assert_eq(dgw_conn_state(T.c), DGW_STATE_CONNECTED);
     ts_eof(&T);
     dgw_conn_reconnect(T.c, T.now, &w);
-    cr_assert_eq(w, 0, "backoff not reset by RESUMED");
-}
-
-Test(session, backoff_reset_after_ready)
-{
-    ts_init(&T, DGW_COMPRESS_NONE);
-    ts_establish(&T, 41250);
-    ts_server_close(&T, 4009, NULL); /* new session needed */
-    uint32_t w;
-    dgw_conn_reconnect(T.c, T.now, &w);
-    for (int i = 0; i < 4; i++) {
-        T.now += w;
-        w = fail_attempt();
-    }
-    cr_assert_gt(w, 0);
+    cr_assert_geq(w, 30000, "backoff reset by a RESUMED that did not last");
+    /* RESUMED and up for backoff_stable_ms: the next loss retries at once. */
     T.now += w;
     ts_connect(&T);
     ts_hello(&T, 41250);
-    cr_assert_eq(ts_count_op(&T, 2, 0), 2);
-    ts_ready(&T, "sess-2", "ws://resume.test/");
+    ts_dispatch(&T, 3, "RESUMED", "{}");
+    ts_advance_acking(&T, 60000);
     ts_eof(&T);
     dgw_conn_reconnect(T.c, T.now, &w);
-    cr_assert_eq(w, 0, "backoff not reset by READY");
+    cr_assert_eq(w, 0, "backoff not reset by a stable RESUMED session");
+}
+
+Test(session, backoff_reset_only_after_a_stable_ready_session)
+{
+    ts_init(&T, DGW_COMPRESS_NONE);
+    ts_establish_stable(&T, 41250);
+    ts_server_close(&T, 4009, NULL); /* new session needed */
+    uint32_t w;
+    dgw_conn_reconnect(T.c, T.now, &w);
+    cr_assert_eq(w, 0);
+    /* A server that sends READY and closes 4009 at once, again and again:
+     * each retry waits longer, and IDENTIFYs stay 5 s apart. */
+    uint64_t last_identify = 0;
+    uint32_t prev = 0;
+    for (int i = 0; i < 5; i++) {
+        T.now += w;
+        ts_connect(&T);
+        size_t from = T.nout;
+        ts_hello(&T, 41250);
+        ts_advance_acking(&T, 6000);
+        const ts_frame_out *id = ts_last_op(&T, 2);
+        cr_assert_eq(ts_count_op(&T, 2, from), 1, "attempt %d: no IDENTIFY", i);
+        if (last_identify)
+            cr_assert_geq(id->at - last_identify, 5000, "IDENTIFYs %llu ms apart",
+                          (unsigned long long)(id->at - last_identify));
+        last_identify = id->at;
+        ts_ready(&T, "sess-x", "ws://resume.test/");
+        ts_server_close(&T, 4009, NULL);
+        dgw_conn_reconnect(T.c, T.now, &w);
+        cr_assert_gt(w, 0, "attempt %d: backoff reset by a READY that did not last", i);
+        if (i >= 1)
+            cr_assert_geq(w, prev / 2 + 1, "attempt %d: backoff not growing (%u after %u)", i,
+                          w, prev);
+        prev = w;
+    }
+    /* READY and up for backoff_stable_ms: reset. */
+    T.now += w;
+    ts_connect(&T);
+    ts_hello(&T, 41250);
+    ts_ready(&T, "sess-2", "ws://resume.test/");
+    ts_advance_acking(&T, 60000);
+    ts_eof(&T);
+    dgw_conn_reconnect(T.c, T.now, &w);
+    cr_assert_eq(w, 0, "backoff not reset by a stable READY session");
 }
 
 Test(session, resume_seq_is_last_seen_dispatch)

@@ -23,7 +23,9 @@ wss)
     picked=()
     for s in handshake/identify-ready session/reconnect-op7-resume session/resume-url-used \
              heartbeat/missed-ack-zombie compression/zlib-stream-basic compression/zstd-stream-basic \
-             framing/big-ready framing/tcp-split-writes close-codes/4004-fatal; do
+             framing/big-ready framing/tcp-split-writes close-codes/4004-fatal \
+             session/resume-url-downgrade-refused session/dead-resume-url-falls-back \
+             session/close-frame-with-eof-is-not-lost; do
         [[ -f $SCENARIOS/$s.json ]] && picked+=("$SCENARIOS/$s.json")
     done
     if [[ ${#picked[@]} -eq 0 ]]; then

@@ -203,9 +203,10 @@ static char *exchange(const url_parts *u, const trust_store *ts, const char *req
     return resp;
 }
 
-char *fetch_gateway_url(const char *api_base, const char *token,
+char *fetch_gateway_bot(const char *api_base, const char *token,
                         const trust_store *ts, volatile sig_atomic_t *stop,
-                        int wake_fd, int *tls_err, char *err, size_t errlen)
+                        int wake_fd, int *tls_err, size_t *body_len_out, char *err,
+                        size_t errlen)
 {
     url_parts u;
     *tls_err = 0;
@@ -235,7 +236,6 @@ char *fetch_gateway_url(const char *api_base, const char *token,
     if (resp == NULL)
         return NULL;
 
-    char *url = NULL;
     int status = 0;
     char *body = strstr(resp, "\r\n\r\n");
     if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || body == NULL) {
@@ -259,14 +259,33 @@ char *fetch_gateway_url(const char *api_base, const char *token,
                  status, body);
         goto out;
     }
-    cJSON *j = cJSON_ParseWithLength(body, body_len);
+    /* The body moves to the front: resp becomes the caller's string. */
+    memmove(resp, body, body_len + 1);
+    *body_len_out = body_len;
+    return resp;
+out:
+    free(resp);
+    return NULL;
+}
+
+char *fetch_gateway_url(const char *api_base, const char *token,
+                        const trust_store *ts, volatile sig_atomic_t *stop,
+                        int wake_fd, int *tls_err, char *err, size_t errlen)
+{
+    size_t len;
+    char *body = fetch_gateway_bot(api_base, token, ts, stop, wake_fd, tls_err,
+                                   &len, err, errlen);
+    if (body == NULL)
+        return NULL;
+    char *url = NULL;
+    cJSON *j = cJSON_ParseWithLength(body, len);
     const cJSON *ju = cJSON_GetObjectItemCaseSensitive(j, "url");
     if (cJSON_IsString(ju) && ju->valuestring[0] != '\0')
         url = strdup(ju->valuestring);
     else
-        snprintf(err, errlen, "GET %s/gateway/bot: no \"url\" in the answer", u.path);
+        snprintf(err, errlen, "GET %s/gateway/bot: no \"url\" in the answer",
+                 api_base);
     cJSON_Delete(j);
-out:
-    free(resp);
+    free(body);
     return url;
 }

@@ -148,6 +148,8 @@ typedef struct options {
     uint32_t shard_id, shard_count;
     uint32_t large_threshold;
     dgw_compress compress;
+    dgw_encoding encoding;
+    bool payload_compress;
     uint64_t max_events; /* 0: run until stopped */
 } options;
 
@@ -165,6 +167,10 @@ static void usage(FILE *f)
         "  --intents N           gateway intents bit field (default 513)\n"
         "  --shard ID/COUNT      identify as this shard\n"
         "  --compress MODE       none, zlib-stream or zstd-stream (default none)\n"
+        "  --encoding ENC        json (default) or etf (binary Erlang terms; events\n"
+        "                        are still printed as JSON)\n"
+        "  --payload-compress    ask for payload compression (\"compress\": true in\n"
+        "                        IDENTIFY; only with json and no --compress)\n"
         "  --large-threshold N   IDENTIFY large_threshold (50-250)\n"
         "  --cafile FILE         trust anchors (PEM); default: $MOCKGATEWAY_CA, or\n"
         "                        " SYSTEM_CA_BUNDLE "\n"
@@ -189,7 +195,7 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 static bool parse_options(int argc, char **argv, options *o)
 {
     enum { O_URL = 256, O_API, O_INTENTS, O_SHARD, O_COMPRESS, O_LARGE, O_CAFILE,
-           O_MAX, O_LOG, O_HELP };
+           O_MAX, O_LOG, O_HELP, O_ENCODING, O_PAYLOAD_COMPRESS };
     static const struct option longopts[] = {
         {"url", required_argument, 0, O_URL},
         {"api", required_argument, 0, O_API},
@@ -201,6 +207,8 @@ static bool parse_options(int argc, char **argv, options *o)
         {"max-events", required_argument, 0, O_MAX},
         {"log-level", required_argument, 0, O_LOG},
         {"help", no_argument, 0, O_HELP},
+        {"encoding", required_argument, 0, O_ENCODING},
+        {"payload-compress", no_argument, 0, O_PAYLOAD_COMPRESS},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -235,6 +243,17 @@ static bool parse_options(int argc, char **argv, options *o)
                 o->compress = DGW_COMPRESS_ZSTD_STREAM;
             else
                 goto bad;
+            break;
+        case O_ENCODING:
+            if (strcmp(optarg, "json") == 0)
+                o->encoding = DGW_ENCODING_JSON;
+            else if (strcmp(optarg, "etf") == 0)
+                o->encoding = DGW_ENCODING_ETF;
+            else
+                goto bad;
+            break;
+        case O_PAYLOAD_COMPRESS:
+            o->payload_compress = true;
             break;
         case O_LARGE:
             if (!parse_u64(optarg, 250, &v))
@@ -475,6 +494,11 @@ static bool drain_events(app *a, bool *closed)
             log_closed(a, &ev);
             *closed = true;
             break;
+        case DGW_EV_COMMANDS_DROPPED:
+            logmsg(LOG_WARN, "%" PRIu32 " queued commands dropped: the session they "
+                   "belonged to ended", ev.dropped);
+            break;
+        case DGW_EV_IDENTIFY_WANTED: /* only with identify_gate, not used here */
         case DGW_EV_NONE:
             break;
         }
@@ -810,6 +834,8 @@ int main(int argc, char **argv)
     dgw_config cfg = {0};
     cfg.url = url;
     cfg.compress = a.opt.compress;
+    cfg.encoding = a.opt.encoding;
+    cfg.payload_compress = a.opt.payload_compress;
     cfg.identify.token = token;
     cfg.identify.intents = a.opt.intents;
     cfg.identify.shard_id = a.opt.shard_id;
@@ -817,6 +843,12 @@ int main(int argc, char **argv)
     cfg.identify.large_threshold = a.opt.large_threshold;
     cfg.random = random_bytes;
     dgw_err e = DGW_OK;
+    const char *why = NULL;
+    if ((e = dgw_config_check(&cfg, &why)) != DGW_OK) {
+        logmsg(LOG_ERROR, "configuration refused: %s", why);
+        a.exit_status = EXIT_ERROR;
+        goto out;
+    }
     a.conn = dgw_conn_new(&cfg, &e);
     if (a.conn == NULL) {
         logmsg(LOG_ERROR, "dgw_conn_new: %s", dgw_strerror(e));

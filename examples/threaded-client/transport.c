@@ -19,6 +19,15 @@
 
 #define PLAIN_BUF 16384
 
+/* The TLS engine and its buffers (about 40 KiB), allocated only for
+ * wss:// so that a plain connection costs its two buffers and no more: a
+ * process with thousands of connections (examples/shards/) feels it. */
+typedef struct tls_engine {
+    br_ssl_client_context sc;
+    host_checking_x509 xc;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+} tls_engine;
+
 struct transport {
     int fd;
     bool tls;
@@ -31,10 +40,8 @@ struct transport {
     uint8_t *in, *out;
     size_t in_off, in_len, out_len;
 
-    /* TLS: the engine owns the buffers (iobuf) */
-    br_ssl_client_context sc;
-    host_checking_x509 xc;
-    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+    /* TLS: the engine owns the buffers (iobuf); NULL for plain TCP */
+    tls_engine *te;
 };
 
 static int64_t mono_ms(void)
@@ -100,6 +107,40 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, int wake_fd,
     return -1;
 }
 
+/* Builds the transport around a connected (or connecting) socket; closes
+ * fd on failure. */
+static transport *wrap_socket(int fd, const char *host, bool tls,
+                              const trust_store *ts, char *err, size_t errlen)
+{
+    int one = 1; /* heartbeats are small and latency matters */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    transport *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->fd = fd;
+    t->tls = tls;
+    if (tls) {
+        t->te = malloc(sizeof *t->te);
+        if (t->te != NULL)
+            tls_client_setup(&t->te->sc, &t->te->xc, ts, host, t->te->iobuf,
+                             sizeof t->te->iobuf);
+    } else {
+        t->in = malloc(PLAIN_BUF);
+        t->out = malloc(PLAIN_BUF);
+    }
+    if (tls ? t->te == NULL : t->in == NULL || t->out == NULL) {
+        t->tls = false; /* nothing to clean up in a TLS state never set up */
+        transport_free(t);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return t;
+}
+
 transport *transport_connect(const char *host, uint16_t port, bool tls,
                              const trust_store *ts, int timeout_ms,
                              int wake_fd, volatile sig_atomic_t *stop,
@@ -127,29 +168,37 @@ transport *transport_connect(const char *host, uint16_t port, bool tls,
                  (unsigned)port, strerror(e ? e : ECANCELED));
         return NULL;
     }
-    int one = 1; /* heartbeats are small and latency matters */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return wrap_socket(fd, host, tls, ts, err, errlen);
+}
 
-    transport *t = calloc(1, sizeof *t);
-    if (t == NULL) {
-        close(fd);
-        snprintf(err, errlen, "out of memory");
+transport *transport_start_connect(const struct sockaddr *addr,
+                                  socklen_t addrlen, const char *host,
+                                  bool tls, const trust_store *ts, char *err,
+                                  size_t errlen)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
         return NULL;
     }
-    t->fd = fd;
-    t->tls = tls;
-    if (tls) {
-        tls_client_setup(&t->sc, &t->xc, ts, host, t->iobuf, sizeof t->iobuf);
-    } else {
-        t->in = malloc(PLAIN_BUF);
-        t->out = malloc(PLAIN_BUF);
-        if (t->in == NULL || t->out == NULL) {
-            transport_free(t);
-            snprintf(err, errlen, "out of memory");
-            return NULL;
-        }
+    if (connect(fd, addr, addrlen) != 0 && errno != EINPROGRESS) {
+        snprintf(err, errlen, "cannot connect to %s: %s", host, strerror(errno));
+        close(fd);
+        return NULL;
     }
-    return t;
+    return wrap_socket(fd, host, tls, ts, err, errlen);
+}
+
+int transport_connect_result(transport *t)
+{
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+        soerr = errno;
+    if (soerr != 0)
+        t->err = soerr;
+    return soerr;
 }
 
 void transport_free(transport *t)
@@ -159,7 +208,8 @@ void transport_free(transport *t)
     if (t->fd >= 0)
         close(t->fd);
     if (t->tls)
-        tls_client_cleanup(&t->xc);
+        tls_client_cleanup(&t->te->xc);
+    free(t->te);
     free(t->in);
     free(t->out);
     free(t);
@@ -172,9 +222,9 @@ int transport_tls_error(const transport *t) { return t->tls_err; }
 const uint8_t *transport_recv_buf(transport *t, size_t *len)
 {
     if (t->tls) {
-        unsigned st = br_ssl_engine_current_state(&t->sc.eng);
+        unsigned st = br_ssl_engine_current_state(&t->te->sc.eng);
         if (st & BR_SSL_RECVAPP)
-            return br_ssl_engine_recvapp_buf(&t->sc.eng, len);
+            return br_ssl_engine_recvapp_buf(&t->te->sc.eng, len);
         *len = 0;
         return NULL;
     }
@@ -187,7 +237,7 @@ void transport_recv_ack(transport *t, size_t n)
     if (n == 0)
         return;
     if (t->tls) {
-        br_ssl_engine_recvapp_ack(&t->sc.eng, n);
+        br_ssl_engine_recvapp_ack(&t->te->sc.eng, n);
         return;
     }
     t->in_off += n;
@@ -199,9 +249,9 @@ void transport_recv_ack(transport *t, size_t n)
 uint8_t *transport_send_buf(transport *t, size_t *len)
 {
     if (t->tls) {
-        unsigned st = br_ssl_engine_current_state(&t->sc.eng);
+        unsigned st = br_ssl_engine_current_state(&t->te->sc.eng);
         if (st & BR_SSL_SENDAPP)
-            return br_ssl_engine_sendapp_buf(&t->sc.eng, len);
+            return br_ssl_engine_sendapp_buf(&t->te->sc.eng, len);
         *len = 0;
         return NULL;
     }
@@ -214,9 +264,9 @@ void transport_send_ack(transport *t, size_t n)
     if (n == 0)
         return;
     if (t->tls) {
-        br_ssl_engine_sendapp_ack(&t->sc.eng, n);
+        br_ssl_engine_sendapp_ack(&t->te->sc.eng, n);
         /* Without a flush, BearSSL waits for a full record. */
-        br_ssl_engine_flush(&t->sc.eng, 0);
+        br_ssl_engine_flush(&t->te->sc.eng, 0);
         return;
     }
     t->out_len += n;
@@ -261,7 +311,7 @@ static transport_status plain_io(transport *t, bool *progress)
 
 static transport_status tls_io(transport *t, bool *progress)
 {
-    br_ssl_engine_context *eng = &t->sc.eng;
+    br_ssl_engine_context *eng = &t->te->sc.eng;
     for (;;) {
         unsigned st = br_ssl_engine_current_state(eng);
         bool moved = false;
@@ -318,7 +368,7 @@ transport_status transport_io(transport *t, bool *progress)
 bool transport_wants_write(const transport *t)
 {
     if (t->tls)
-        return (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_SENDREC) != 0;
+        return (br_ssl_engine_current_state(&t->te->sc.eng) & BR_SSL_SENDREC) != 0;
     return t->out_len > 0;
 }
 
@@ -331,7 +381,7 @@ void transport_shutdown(transport *t)
 {
     if (!t->tls)
         return;
-    br_ssl_engine_close(&t->sc.eng);
+    br_ssl_engine_close(&t->te->sc.eng);
     bool progress = false;
     (void)tls_io(t, &progress); /* one non-blocking attempt is enough */
 }

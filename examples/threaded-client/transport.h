@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "trust.h"
 
@@ -37,6 +38,21 @@ transport *transport_connect(const char *host, uint16_t port, bool tls,
                              const trust_store *ts, int timeout_ms,
                              int wake_fd, volatile sig_atomic_t *stop,
                              char *err, size_t errlen);
+
+/* The non-blocking variant, for one event loop with many connections:
+ * starts a TCP connect to addr (resolved by the caller) and returns at
+ * once. host is for TLS (SNI and the certificate check) and messages.
+ * Wait until the socket is writable (or reports an error), then ask
+ * transport_connect_result(); only then use transport_io(). Returns NULL
+ * and writes a reason to err when the connect fails at once. */
+transport *transport_start_connect(const struct sockaddr *addr,
+                                  socklen_t addrlen, const char *host,
+                                  bool tls, const trust_store *ts, char *err,
+                                  size_t errlen);
+
+/* After transport_start_connect(): 0 when the TCP connection is up, else
+ * the errno that ended it (also kept for transport_error()). */
+int transport_connect_result(transport *t);
 
 /* Closes the socket and frees everything. NULL is ignored. */
 void transport_free(transport *t);

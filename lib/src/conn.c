@@ -1,19 +1,132 @@
-/* conn.c - the public face of a connection: creation, the byte pumps,
- * events, timers, closing and reconnecting. Protocol meaning lives in
- * gateway.c, framing in ws.c; this file moves between states. */
+/* conn.c - the connection's state machine.
+ *
+ * Every state change is a row of `edges` below and happens in dgw_step(),
+ * which looks the row up, writes the new state, and runs the input's
+ * actions (send these bytes, arm or cancel these deadlines, queue this
+ * event, close with this code). The public calls and the byte pumps only
+ * turn what happened (bytes, a timer, a caller's request) into an input;
+ * the protocol modules they use (ws, gateway, heartbeat, commands) decide
+ * and return, and never act. docs/state-machine.dot is drawn from the
+ * table (tests/state_dot.c), and a test keeps the two equal. */
 #include <string.h>
 
+#include "commands.h"
 #include "conn.h"
 
-#define DEFAULT_MAX_MESSAGE (16u << 20)
-#define DEFAULT_MAX_HEADER (16u << 10)
-#define DEFAULT_MAX_BODY 4096u
+#define S(x) (1u << DGW_STATE_##x)
+/* Heartbeating: the session handshake is on or done. */
+#define HB (S(IDENTIFYING) | S(RESUMING) | S(CONNECTED))
+/* The WebSocket is open and we have not begun to close it. */
+#define LIVE (S(WAIT_HELLO) | HB)
+/* A transport exists. */
+#define TRANSPORT (S(UPGRADING) | LIVE | S(CLOSING))
 
-static const char *const query_for[] = {
-    [DGW_COMPRESS_NONE] = "v=10&encoding=json",
-    [DGW_COMPRESS_ZLIB_STREAM] = "v=10&encoding=json&compress=zlib-stream",
-    [DGW_COMPRESS_ZSTD_STREAM] = "v=10&encoding=json&compress=zstd-stream",
+static const dgw_edge edges[] = {
+    {IN_START, S(IDLE), DGW_STATE_UPGRADING},
+    {IN_UPGRADED, S(UPGRADING), DGW_STATE_WAIT_HELLO},
+    {IN_REJECTED, S(UPGRADING), DGW_STATE_CLOSED},
+    {IN_HANDSHAKE_TIMEOUT, S(UPGRADING) | S(WAIT_HELLO), DGW_STATE_CLOSED},
+    {IN_HELLO_IDENTIFY, S(WAIT_HELLO), DGW_STATE_IDENTIFYING},
+    {IN_HELLO_RESUME, S(WAIT_HELLO), DGW_STATE_RESUMING},
+    {IN_HELLO_AGAIN, HB, DGW_SAME},
+    {IN_IDENTIFY_DUE, S(IDENTIFYING), DGW_SAME},
+    {IN_READY, S(IDENTIFYING) | S(RESUMING), DGW_STATE_CONNECTED},
+    {IN_READY, S(CONNECTED), DGW_SAME},
+    {IN_RESUMED, S(RESUMING), DGW_STATE_CONNECTED},
+    {IN_DISPATCH, HB | S(CLOSING), DGW_SAME},
+    {IN_ACK, HB | S(CLOSING), DGW_SAME},
+    {IN_BEAT_REQUESTED, HB, DGW_SAME},
+    {IN_BEAT_DUE, HB, DGW_SAME},
+    {IN_FLUSH_DUE, HB, DGW_SAME},
+    {IN_ZOMBIE, HB, DGW_STATE_CLOSED},
+    {IN_READY_TIMEOUT, S(IDENTIFYING) | S(RESUMING), DGW_STATE_CLOSED},
+    {IN_RECONNECT_OP, HB, DGW_STATE_CLOSING},
+    {IN_INVALID_RESUME, HB, DGW_STATE_CLOSING},
+    {IN_INVALID_NEW, HB, DGW_STATE_IDENTIFYING},
+    {IN_OTHER, LIVE | S(CLOSING), DGW_SAME},
+    {IN_PING, LIVE | S(CLOSING), DGW_SAME},
+    {IN_CALLER_CLOSE, S(UPGRADING), DGW_STATE_CLOSED},
+    {IN_CALLER_CLOSE, LIVE, DGW_STATE_CLOSING},
+    {IN_SERVER_CLOSE, LIVE | S(CLOSING), DGW_STATE_CLOSED},
+    {IN_CLOSE_TIMEOUT, S(CLOSING), DGW_STATE_CLOSED},
+    {IN_EOF, TRANSPORT, DGW_STATE_CLOSED},
+    {IN_FAILURE, TRANSPORT, DGW_STATE_CLOSED},
+    {IN_RECONNECT, S(CLOSED), DGW_STATE_IDLE},
 };
+
+const dgw_edge *dgw_transitions(size_t *n)
+{
+    *n = sizeof edges / sizeof edges[0];
+    return edges;
+}
+
+const char *dgw_input_name(dgw_input in)
+{
+    static const char *const names[IN__COUNT] = {
+        [IN_START] = "start()",
+        [IN_UPGRADED] = "101",
+        [IN_REJECTED] = "other HTTP status",
+        [IN_HELLO_IDENTIFY] = "HELLO, no session",
+        [IN_HELLO_RESUME] = "HELLO, session",
+        [IN_HELLO_AGAIN] = "HELLO again",
+        [IN_IDENTIFY_DUE] = "IDENTIFY delay over",
+        [IN_READY] = "READY",
+        [IN_RESUMED] = "RESUMED",
+        [IN_DISPATCH] = "dispatch",
+        [IN_ACK] = "op 11 ACK",
+        [IN_BEAT_REQUESTED] = "op 1",
+        [IN_RECONNECT_OP] = "op 7 RECONNECT",
+        [IN_INVALID_RESUME] = "op 9 true",
+        [IN_INVALID_NEW] = "op 9 false",
+        [IN_OTHER] = "other op",
+        [IN_PING] = "ping",
+        [IN_SERVER_CLOSE] = "server close",
+        [IN_EOF] = "EOF",
+        [IN_FAILURE] = "protocol error",
+        [IN_HANDSHAKE_TIMEOUT] = "handshake timeout",
+        [IN_READY_TIMEOUT] = "READY timeout",
+        [IN_BEAT_DUE] = "heartbeat timer",
+        [IN_ZOMBIE] = "zombie",
+        [IN_FLUSH_DUE] = "send queue timer",
+        [IN_CLOSE_TIMEOUT] = "close timeout",
+        [IN_CALLER_CLOSE] = "close()",
+        [IN_RECONNECT] = "reconnect()",
+    };
+    return (unsigned)in < IN__COUNT && names[in] ? names[in] : "?";
+}
+
+const char *dgw_state_timers(dgw_state s)
+{
+    /* What dgw_conn_next_timeout() can return in each state ("\\n":
+     * a line break in the diagram's dot label). */
+    switch (s) {
+    case DGW_STATE_UPGRADING:
+    case DGW_STATE_WAIT_HELLO:
+        return "handshake_timeout";
+    case DGW_STATE_IDENTIFYING:
+        return "heartbeat (first jittered, regular, deferred),\\n"
+               "ready_timeout after IDENTIFY, IDENTIFY delay\\n"
+               "(INVALID_SESSION 1-5 s, 5 s window), send queue";
+    case DGW_STATE_RESUMING:
+        return "heartbeat, ready_timeout, send queue";
+    case DGW_STATE_CONNECTED:
+        return "heartbeat, send queue";
+    case DGW_STATE_CLOSING:
+        return "close_timeout";
+    default:
+        return NULL;
+    }
+}
+
+static const dgw_edge *find_edge(dgw_state s, dgw_input in)
+{
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        if (edges[i].in == in && (edges[i].from & (1u << s)))
+            return &edges[i];
+    return NULL;
+}
+
+/* ---- small helpers -------------------------------------------------- */
 
 uint32_t dgw_random_u32(dgw_conn *c)
 {
@@ -37,22 +150,22 @@ dgw_err dgw_set_error(dgw_conn *c, dgw_err err, const char *a, const char *b)
     return err;
 }
 
-dgw_evslot *dgw_push_event(dgw_conn *c, dgw_event_type type)
+dgw_event *dgw_push_event(dgw_conn *c, dgw_event_type type)
 {
-    /* Decoding stops as soon as an event is queued, and no path queues
-     * more than three, so the ring cannot overflow; if a future change
-     * breaks that, the oldest event is overwritten rather than memory. */
+    /* An input queues at most three events and decoding stops at the
+     * first, so the ring cannot fill; were it ever to, the oldest event
+     * would be lost rather than memory overwritten. */
     unsigned i = (c->ev_head + c->ev_count) % DGW_EVQ_LEN;
     if (c->ev_count == DGW_EVQ_LEN) {
         c->ev_head = (c->ev_head + 1) % DGW_EVQ_LEN;
         c->ev_count--;
     }
     c->ev_count++;
-    dgw_evslot *s = &c->evq[i];
-    memset(s, 0, sizeof *s);
-    s->ev.type = type;
-    s->ev.seq = -1;
-    return s;
+    dgw_event *e = &c->evq[i];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    e->seq = -1;
+    return e;
 }
 
 bool dgw_has_session(const dgw_conn *c)
@@ -60,577 +173,558 @@ bool dgw_has_session(const dgw_conn *c)
     return c->session_id[0] != '\0';
 }
 
-void dgw_clear_session(dgw_conn *c)
+static void clear_session(dgw_conn *c)
 {
     c->session_id[0] = '\0';
     c->seq = -1;
     dgw_mem_strfree(&c->mem, c->resume_url);
     c->resume_url = NULL;
+    c->resume_url_failed = false;
+    /* Queued commands belonged to the session that ended. */
+    dgw_send_drop_queue(c);
 }
 
-void dgw_finish_close(dgw_conn *c, dgw_err err)
+static uint64_t later(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* Deadlines are absolute times; 0 means none, so a deadline that would be
+ * 0 is moved to 1. */
+static uint64_t deadline(const dgw_conn *c, uint32_t ms)
 {
-    if (c->state == DGW_STATE_CLOSED)
-        return;
-    bool was_open = c->state >= DGW_STATE_WAIT_HELLO;
-    c->state = DGW_STATE_CLOSED;
+    uint64_t d = c->now + ms;
+    return d ? d : 1;
+}
+
+/* ---- actions -------------------------------------------------------- */
+
+static void closed_event(dgw_conn *c, dgw_err err, dgw_end_cause cause)
+{
     c->close_err = err;
-    if (was_open && c->close_code == 0)
+    c->stats.ended_by[cause]++;
+    if (c->reached_open && c->close_code == 0 && !c->close_sent)
         c->close_code = 1006;
-    if (c->closed_by_server) {
-        c->fatal = dgw_close_code_is_fatal(c->close_code);
-        if (!dgw_close_code_keeps_session(c->close_code))
-            dgw_clear_session(c);
-    }
-    dgw_evslot *s = dgw_push_event(c, DGW_EV_CLOSED);
-    s->ev.close_code = c->close_code;
-    s->ev.close_reason = c->close_reason;
-    s->ev.close_reason_len = c->close_reason_len;
-    s->ev.closed_by_server = c->closed_by_server;
-    s->ev.fatal = c->fatal;
-    s->ev.resumable = dgw_has_session(c);
-    s->ev.error = err;
+    dgw_event *s = dgw_push_event(c, DGW_EV_CLOSED);
+    s->close_code = c->close_code;
+    s->close_reason = c->close_reason;
+    s->close_reason_len = c->close_reason_len;
+    s->closed_by_server = c->closed_by_server;
+    s->fatal = c->fatal;
+    s->resumable = dgw_has_session(c);
+    s->error = err;
+    s->end_cause = (int)cause;
 }
 
-dgw_err dgw_begin_close(dgw_conn *c, uint16_t code, const char *reason)
+/* Our close frame. A failure to queue it leaves nothing to wait for. */
+static dgw_err send_close(dgw_conn *c, uint16_t code, const char *reason,
+                          size_t reason_len)
 {
-    if (c->close_sent)
-        return DGW_OK; /* one close frame per connection, one deadline */
+    uint8_t p[125];
+    size_t n = 0;
+    if (code != 0 && code != 1005) {
+        p[0] = (uint8_t)(code >> 8);
+        p[1] = (uint8_t)code;
+        n = 2;
+        if (reason_len > sizeof p - 2)
+            reason_len = sizeof p - 2;
+        if (reason_len)
+            memcpy(p + 2, reason, reason_len);
+        n += reason_len;
+    }
+    c->close_sent = true;
+    return dgw_send_frame(c, DGW_OP_CLOSE, p, n);
+}
+
+/* We close first and wait for the server's answer (CLOSING). */
+static dgw_err begin_close(dgw_conn *c, uint16_t code, const char *reason,
+                           dgw_end_cause cause)
+{
+    c->closing_cause = cause;
     size_t rl = reason ? strlen(reason) : 0;
     if (rl > sizeof c->close_reason)
         rl = sizeof c->close_reason;
     c->close_code = code;
-    c->closed_by_server = false;
     memcpy(c->close_reason, reason ? reason : "", rl);
     c->close_reason_len = rl;
-    if (code == 1000 || code == 1001) {
-        /* Discord ends the session on these: resuming is impossible. */
-        dgw_clear_session(c);
-    }
-    c->state = DGW_STATE_CLOSING;
-    c->close_deadline = c->now + c->cfg.close_timeout_ms;
-    if (!c->close_deadline)
-        c->close_deadline = 1;
-    return dgw_ws_send_close(c, code, reason, rl);
+    if (code == 1000 || code == 1001)
+        clear_session(c); /* Discord ends the session on these */
+    c->close_deadline = deadline(c, c->cfg.close_timeout_ms);
+    return send_close(c, code, reason, rl);
 }
 
-dgw_err dgw_fail(dgw_conn *c, dgw_err err, uint16_t ws_code, const char *a,
-                 const char *b)
+/* A failure ends the transport at once: a peer that broke the protocol or
+ * stopped answering does not get to hold us in CLOSING. It still gets a
+ * close frame saying why, when the WebSocket is open. */
+static void fail_now(dgw_conn *c, dgw_state from, dgw_end_cause cause,
+                     dgw_err err, uint16_t code, const char *why,
+                     const char *why2)
 {
-    dgw_set_error(c, err, a, b);
-    if (c->state == DGW_STATE_CLOSED || c->state == DGW_STATE_IDLE)
-        return err;
-    bool open = c->state >= DGW_STATE_WAIT_HELLO;
-    if (!c->closed_by_server && !c->close_sent) {
-        c->close_code = open ? ws_code : 0;
+    dgw_set_error(c, err, why, why2);
+    c->call_err = err;
+    bool open = (1u << from) & (LIVE | S(CLOSING));
+    if (!c->close_sent && !c->closed_by_server) {
+        c->close_code = open ? code : 0;
         c->close_reason_len = 0;
+        if (open && code)
+            send_close(c, code, NULL, 0); /* best effort */
     }
-    /* Best effort: tell the server why. A peer that broke the protocol or
-     * stopped answering does not get to hold us in CLOSING. */
-    if (open && !c->close_sent && ws_code)
-        dgw_ws_send_close(c, ws_code, NULL, 0);
-    dgw_finish_close(c, err);
-    return err;
+    closed_event(c, err, cause);
 }
 
-static void resolve_limits(dgw_config *k)
+static dgw_event *payload_event(dgw_conn *c, dgw_event_type type,
+                                 const dgw_in *in)
 {
-#define DEF(f, v) if (k->f == 0) k->f = (v)
-    DEF(max_message_size, DEFAULT_MAX_MESSAGE);
-    DEF(max_http_header_size, DEFAULT_MAX_HEADER);
-    DEF(max_http_body_size, DEFAULT_MAX_BODY);
-    DEF(backoff_base_ms, 1000);
-    DEF(backoff_max_ms, 60000);
-    DEF(handshake_timeout_ms, 30000);
-    DEF(close_timeout_ms, 5000);
-    DEF(rate_limit_count, 120);
-    DEF(rate_limit_window_ms, 60000);
-    DEF(rate_limit_reserved, 5);
-    DEF(send_queue_max, 64);
-#undef DEF
+    dgw_event *s = dgw_push_event(c, type);
+    c->stats.events++;
+    s->op = in->msg->op;
+    s->data = in->msg->d.p;
+    s->data_len = in->msg->d.n;
+    s->payload = in->payload;
+    s->payload_len = in->payload_len;
+    return s;
 }
 
-/* Where the next (or current) attempt goes: the resume URL while a session
- * can be resumed, else the gateway URL. */
-static void pick_url(dgw_conn *c)
+static dgw_err dispatch_event(dgw_conn *c, const dgw_in *in)
 {
-    c->current_url = c->gateway_url;
-    if (dgw_has_session(c) && c->resume_url) {
-        const char *why;
-        if (!dgw_url_parse(c->resume_url, &c->current_url, &why))
-            c->current_url = c->gateway_url;
+    const dgw_gw_msg *m = in->msg;
+    if (m->seq >= 0)
+        c->seq = m->seq;
+    c->stats.dispatches++;
+    dgw_event *s = payload_event(c, DGW_EV_DISPATCH, in);
+    s->seq = m->seq;
+    if (!m->t.n)
+        return DGW_OK;
+    /* The unescaped name is never longer than its JSON form. */
+    char *dst = c->name;
+    size_t cap = sizeof c->name;
+    if (m->t.n >= cap) {
+        if (dgw_buf_reserve(&c->mem, &c->long_name, m->t.n, m->t.n + 1) !=
+            DGW_OK)
+            return dgw_set_error(c, DGW_ERR_NOMEM,
+                                 "out of memory for an event name", NULL);
+        dst = (char *)c->long_name.p;
+        cap = c->long_name.cap;
     }
-}
-
-void dgw_conn_endpoint(const dgw_conn *c, dgw_endpoint *ep)
-{
-    ep->host = c->current_url.host;
-    ep->port = c->current_url.port;
-    ep->tls = c->current_url.tls;
-}
-
-dgw_conn *dgw_conn_new(const dgw_config *cfg, dgw_err *errp)
-{
-    dgw_err dummy;
-    dgw_err *err = errp ? errp : &dummy;
-    *err = DGW_ERR_INVALID_ARGUMENT;
-    if (!cfg || !cfg->url || !cfg->random || !cfg->identify.token ||
-        !cfg->identify.token[0] ||
-        (unsigned)cfg->compress > DGW_COMPRESS_ZSTD_STREAM ||
-        (cfg->identify.shard_count &&
-         cfg->identify.shard_id >= cfg->identify.shard_count))
-        return NULL;
-    if (cfg->identify.presence_json &&
-        !dgw_json_is_value(cfg->identify.presence_json,
-                           strlen(cfg->identify.presence_json)))
-        return NULL;
-    /* IDENTIFY goes out as a text frame: its strings must be UTF-8. */
-    const dgw_identify *id = &cfg->identify;
-    if (!dgw_utf8_valid_str(id->token) || !dgw_utf8_valid_str(id->os) ||
-        !dgw_utf8_valid_str(id->browser) || !dgw_utf8_valid_str(id->device) ||
-        !dgw_utf8_valid_str(id->presence_json))
-        return NULL;
-#ifndef DGW_HAVE_ZSTD
-    if (cfg->compress == DGW_COMPRESS_ZSTD_STREAM) {
-        *err = DGW_ERR_UNSUPPORTED;
-        return NULL;
-    }
-#endif
-    dgw_url url;
-    const char *why;
-    if (!dgw_url_parse(cfg->url, &url, &why)) {
-        *err = DGW_ERR_URL;
-        return NULL;
-    }
-    dgw_mem mem;
-    dgw_mem_init(&mem, cfg->allocator);
-    dgw_conn *c = dgw_mem_alloc(&mem, sizeof *c);
-    if (!c) {
-        *err = DGW_ERR_NOMEM;
-        return NULL;
-    }
-    memset(c, 0, sizeof *c);
-    c->mem = mem;
-    c->cfg = *cfg;
-    resolve_limits(&c->cfg);
-    c->gateway_url = url;
-    c->current_url = url;
-    c->query = query_for[cfg->compress];
-    c->seq = -1;
-    c->latency = -1;
-    c->state = DGW_STATE_IDLE;
-    /* No session has worked yet: a first failure backs off. READY and
-     * RESUMED set this to 0, making the next reconnect immediate. */
-    c->attempts = 1;
-    dgw_decoder_init(&c->dec, &c->mem, cfg->compress);
-
-    c->url_copy = dgw_mem_strdup(&c->mem, cfg->url);
-    c->token = dgw_mem_strdup(&c->mem, cfg->identify.token);
-    c->os = dgw_mem_strdup(&c->mem, cfg->identify.os);
-    c->browser = dgw_mem_strdup(&c->mem, cfg->identify.browser);
-    c->device = dgw_mem_strdup(&c->mem, cfg->identify.device);
-    c->presence = dgw_mem_strdup(&c->mem, cfg->identify.presence_json);
-    *err = DGW_ERR_NOMEM;
-    if (!c->url_copy || !c->token || (cfg->identify.os && !c->os) ||
-        (cfg->identify.browser && !c->browser) ||
-        (cfg->identify.device && !c->device) ||
-        (cfg->identify.presence_json && !c->presence))
-        goto fail;
-    /* Our copies replace the caller's pointers: nothing dangles later. */
-    c->cfg.url = c->url_copy;
-    c->cfg.identify.token = c->token;
-    c->cfg.identify.os = c->os;
-    c->cfg.identify.browser = c->browser;
-    c->cfg.identify.device = c->device;
-    c->cfg.identify.presence_json = c->presence;
-    c->cfg.allocator = NULL;
-
-    *err = dgw_rl_init(&c->rl, &c->mem, c->cfg.rate_limit_count,
-                       c->cfg.rate_limit_reserved, c->cfg.rate_limit_window_ms,
-                       c->cfg.send_queue_max);
-    if (*err != DGW_OK)
-        goto fail;
-
-    /* Refuse now an IDENTIFY that could never be sent. */
-    char probe[DGW_MAX_SEND_PAYLOAD + 1];
-    dgw_jw w;
-    dgw_jw_init(&w, probe, sizeof probe);
-    dgw_cmd_build_identify(c, &w);
-    if (w.overflow) {
-        *err = DGW_ERR_SEND_TOO_LARGE;
-        goto fail;
-    }
-    *err = DGW_OK;
-    return c;
-fail:
-    dgw_conn_free(c);
-    return NULL;
-}
-
-void dgw_conn_free(dgw_conn *c)
-{
-    if (!c)
-        return;
-    dgw_ws_close_ctx(c);
-    dgw_decoder_free(&c->dec);
-    dgw_buf_free(&c->mem, &c->out);
-    dgw_buf_free(&c->mem, &c->http);
-    dgw_buf_free(&c->mem, &c->msg);
-    if (c->rl.sent)
-        dgw_rl_free(&c->rl, &c->mem);
-    dgw_mem_strfree(&c->mem, c->resume_url);
-    dgw_mem_strfree(&c->mem, c->url_copy);
-    if (c->token) {
-        /* Do not leave the token in freed memory. */
-        volatile char *t = c->token;
-        for (size_t i = 0; t[i]; i++)
-            t[i] = 'x';
-    }
-    dgw_mem_strfree(&c->mem, c->token);
-    dgw_mem_strfree(&c->mem, c->os);
-    dgw_mem_strfree(&c->mem, c->browser);
-    dgw_mem_strfree(&c->mem, c->device);
-    dgw_mem_strfree(&c->mem, c->presence);
-    dgw_mem mem = c->mem;
-    dgw_mem_free(&mem, c, sizeof *c);
-}
-
-dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms)
-{
-    if (!c)
-        return DGW_ERR_INVALID_ARGUMENT;
-    if (c->state != DGW_STATE_IDLE)
-        return dgw_set_error(c, DGW_ERR_STATE, "start() needs state IDLE, not ",
-                             dgw_state_name(c->state));
-    c->now = now_ms;
-    /* Whatever the last transport left behind is void now. */
-    dgw_buf_reset(&c->mem, &c->out, 0);
-    dgw_buf_reset(&c->mem, &c->http, 0);
-    dgw_buf_reset(&c->mem, &c->msg, 0);
-    c->msg_busy = false;
-    c->ev_head = c->ev_count = 0;
-    c->resp_head_done = false;
-    c->hb_interval = 0;
-    c->hb_next = 0;
-    c->hb_acked = true;
-    c->hb_deferred = false;
-    c->rl.reserved = c->cfg.rate_limit_reserved;
-    c->close_sent = c->close_received = c->closed_by_server = false;
-    c->close_code = 0;
-    c->close_reason_len = 0;
-    c->close_err = DGW_OK;
-    c->close_deadline = 0;
-    c->fatal = false;
-    c->errmsg[0] = '\0';
-    dgw_rl_reset(&c->rl, &c->mem);
-
-    pick_url(c);
-    int r = dgw_decoder_reset(&c->dec);
-    if (r != DGW_OK)
-        return dgw_set_error(c, (dgw_err)r, "cannot set up decompression",
-                             NULL);
-    if ((r = dgw_ws_open(c)) != DGW_OK)
-        return dgw_set_error(c, (dgw_err)r, "cannot set up WebSocket framing",
-                             NULL);
-    uint8_t key[16];
-    c->cfg.random(c->cfg.random_user, key, sizeof key);
-    dgw_base64(key, sizeof key, c->ws_key);
-    r = dgw_http_build_request(&c->mem, &c->out, &c->current_url, c->query,
-                               c->ws_key);
-    if (r != DGW_OK)
-        return dgw_set_error(c, (dgw_err)r, "cannot build the upgrade request",
-                             NULL);
-    c->state = DGW_STATE_UPGRADING;
-    c->handshake_deadline = now_ms + c->cfg.handshake_timeout_ms;
+    long len = dgw_gw_name(m, dst, cap);
+    if (len < 0)
+        return dgw_set_error(c, DGW_ERR_PAYLOAD,
+                             "dispatch event name is malformed", NULL);
+    s->name = dst;
+    s->name_len = (size_t)len;
     return DGW_OK;
 }
 
-static void deliver_rejection(dgw_conn *c)
+static dgw_err send_heartbeat(dgw_conn *c, bool regular)
 {
-    const dgw_http_response *r = &c->resp;
-    const char *base = (const char *)c->http.p + c->http.off;
-    size_t live = dgw_buf_live(&c->http);
-    size_t body = live - r->head_len;
-    if (r->content_length >= 0 && (unsigned long long)r->content_length < body)
-        body = (size_t)r->content_length;
-    if (body > c->cfg.max_http_body_size)
-        body = c->cfg.max_http_body_size;
-    dgw_evslot *s = dgw_push_event(c, DGW_EV_REJECTED);
-    s->ev.http_status = r->status;
-    s->ev.http_headers = base + r->fields_off;
-    s->ev.http_headers_len = r->fields_len;
-    s->ev.http_body = base + r->head_len;
-    s->ev.http_body_len = body;
-    char code[4] = {(char)('0' + r->status / 100),
-                    (char)('0' + r->status / 10 % 10),
-                    (char)('0' + r->status % 10), 0};
-    dgw_set_error(c, DGW_ERR_REJECTED, "upgrade rejected with HTTP status ",
-                  code);
-    dgw_finish_close(c, DGW_ERR_REJECTED);
+    /* Beats count against the 120/60 s limit too. The slots kept for them
+     * (sized at HELLO) hold every regular beat; only a server flooding
+     * op 1 can use them up, and then the beat waits for a slot rather
+     * than earn a 4008 close. */
+    if (!dgw_send_slot(c, DGW_SEND_HEARTBEAT)) {
+        dgw_hb_defer(&c->hb, c->now, regular);
+        return DGW_OK;
+    }
+    char buf[48];
+    dgw_jw w;
+    dgw_jw_init(&w, buf, sizeof buf);
+    dgw_cmd_heartbeat(c->seq, &w);
+    dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_HEARTBEAT);
+    if (e == DGW_OK) {
+        dgw_hb_sent(&c->hb, c->now, regular);
+        c->stats.heartbeats_sent++;
+    }
+    return e;
 }
 
-/* True once the rejected response's body is all here (or capped). */
-static bool body_complete(const dgw_conn *c)
+/* IDENTIFY is sent once its delays are over (INVALID_SESSION's 1-5 s, the
+ * 5 s between two IDENTIFYs) and a slot is free; until then it is pending
+ * and dgw_conn_next_timeout() says when to look again. Behind the gate, it
+ * then also waits for the caller's permit, asked for once. */
+static dgw_err try_identify(dgw_conn *c)
 {
-    size_t have = dgw_buf_live(&c->http) - c->resp.head_len;
-    if (have >= c->cfg.max_http_body_size)
-        return true;
-    return c->resp.content_length >= 0 &&
-           have >= (unsigned long long)c->resp.content_length;
-}
-
-static long recv_upgrade(dgw_conn *c, const uint8_t *data, size_t len)
-{
-    size_t cap = c->cfg.max_http_header_size + c->cfg.max_http_body_size;
-    size_t room = cap - dgw_buf_live(&c->http);
-    size_t take = len < room ? len : room;
-    if (dgw_buf_append(&c->mem, &c->http, data, take, cap) != DGW_OK)
-        return dgw_fail(c, DGW_ERR_NOMEM, 0, "out of memory", NULL);
-    if (c->resp_head_done) {
-        if (body_complete(c))
-            deliver_rejection(c);
-        return (long)len; /* body bytes past the cap are dropped */
+    c->identify_pending = true;
+    if (c->now < c->identify_not_before ||
+        !dgw_send_slot(c, DGW_SEND_SESSION))
+        return DGW_OK;
+    if (c->cfg.identify_gate && !c->identify_permitted) {
+        if (!c->identify_wanted) {
+            c->identify_wanted = true;
+            dgw_push_event(c, DGW_EV_IDENTIFY_WANTED);
+        }
+        return DGW_OK;
     }
-    const char *why = NULL;
-    int r = dgw_http_parse_response(c->http.p + c->http.off,
-                                    dgw_buf_live(&c->http), &c->resp, &why);
-    if (r < 0)
-        return dgw_fail(c, DGW_ERR_HTTP, 0, "bad upgrade response: ", why);
-    if (r == 0 || c->resp.head_len > c->cfg.max_http_header_size) {
-        if (dgw_buf_live(&c->http) >= c->cfg.max_http_header_size)
-            return dgw_fail(c, DGW_ERR_HTTP_TOO_LARGE, 0,
-                            "upgrade response headers over "
-                            "max_http_header_size",
-                            NULL);
-        return (long)take;
-    }
-    if (c->resp.status != 101) {
-        c->resp_head_done = true;
-        if (body_complete(c))
-            deliver_rejection(c);
-        return (long)len;
-    }
-    if ((why = dgw_http_check_upgrade(&c->resp, c->ws_key)) != NULL)
-        return dgw_fail(c, DGW_ERR_HANDSHAKE, 0, "bad upgrade response: ", why);
-    /* Bytes after the head are already WebSocket frames: hand them back. */
-    size_t extra = dgw_buf_live(&c->http) - c->resp.head_len;
-    dgw_buf_reset(&c->mem, &c->http, 0);
-    c->state = DGW_STATE_WAIT_HELLO;
-    c->handshake_deadline = c->now + c->cfg.handshake_timeout_ms;
-    dgw_push_event(c, DGW_EV_UPGRADED);
-    return (long)(take - extra);
-}
-
-long dgw_conn_recv(dgw_conn *c, const uint8_t *data, size_t len,
-                   uint64_t now_ms)
-{
-    if (!c || (len && !data))
-        return DGW_ERR_INVALID_ARGUMENT;
-    c->now = now_ms;
-    switch (c->state) {
-    case DGW_STATE_IDLE:
-        return dgw_set_error(c, DGW_ERR_STATE, "recv() before start()", NULL);
-    case DGW_STATE_CLOSED:
-        return (long)len;
-    case DGW_STATE_UPGRADING:
-        if (c->ev_count)
-            return 0;
-        return recv_upgrade(c, data, len);
-    default:
-        break;
-    }
-    if (c->ev_count)
-        return 0;
-    c->in = data;
-    c->in_len = len;
-    dgw_err e = dgw_ws_pump(c);
-    size_t used = len - c->in_len;
-    c->in = NULL;
-    c->in_len = 0;
+    char buf[DGW_CMD_BUF];
+    dgw_jw w;
+    dgw_jw_init(&w, buf, sizeof buf);
+    dgw_cmd_identify(&c->cfg.identify, c->cfg.payload_compress, &w);
+    dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_SESSION);
     if (e != DGW_OK)
         return e;
-    return (long)used;
+    c->identify_pending = false;
+    c->identify_wanted = c->identify_permitted = false;
+    c->session_sent = true;
+    c->stats.identifies++;
+    c->last_identify = c->now;
+    if (!c->cfg.identify_gate)
+        c->identify_not_before = c->now + c->cfg.identify_interval_ms;
+    c->ready_deadline = deadline(c, c->cfg.ready_timeout_ms);
+    return dgw_send_flush(c);
 }
 
-void dgw_conn_recv_eof(dgw_conn *c, uint64_t now_ms)
+static dgw_err send_resume(dgw_conn *c)
 {
-    if (!c || c->state == DGW_STATE_IDLE || c->state == DGW_STATE_CLOSED)
-        return;
-    c->now = now_ms;
-    if (c->state == DGW_STATE_UPGRADING && c->resp_head_done) {
-        deliver_rejection(c); /* a body without Content-Length ends here */
-        return;
+    char buf[DGW_CMD_BUF];
+    dgw_jw w;
+    dgw_jw_init(&w, buf, sizeof buf);
+    dgw_cmd_resume(c->cfg.identify.token, c->session_id, c->seq, &w);
+    if (dgw_cmd_overflow(&w))
+        return dgw_set_error(c, DGW_ERR_SEND_TOO_LARGE, "RESUME too large",
+                             NULL);
+    dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_SESSION);
+    if (e != DGW_OK)
+        return e;
+    c->session_sent = true;
+    c->stats.resumes++;
+    c->ready_deadline = deadline(c, c->cfg.ready_timeout_ms);
+    return dgw_send_flush(c);
+}
+
+static void start_heartbeat(dgw_conn *c, const dgw_gw_msg *m)
+{
+    dgw_hb_start(&c->hb, m->heartbeat_interval, c->now, dgw_random_u32(c));
+    dgw_rl_reserve_for_interval(&c->rl, c->cfg.rate_limit_reserved,
+                                m->heartbeat_interval);
+    c->handshake_deadline = 0;
+}
+
+static void hello_event(dgw_conn *c, const dgw_in *in)
+{
+    dgw_event *s = payload_event(c, DGW_EV_HELLO, in);
+    s->heartbeat_interval_ms = in->msg->heartbeat_interval;
+}
+
+/* READY names the session and where to resume it. A resume URL whose
+ * scheme differs from the configured one is refused: it could move the
+ * token from TLS to plain TCP. */
+static dgw_err take_session(dgw_conn *c, const dgw_gw_msg *m)
+{
+    memcpy(c->session_id, m->session_id, sizeof c->session_id);
+    dgw_mem_strfree(&c->mem, c->resume_url);
+    c->resume_url = NULL;
+    c->resume_url_failed = false;
+    if (!m->resume_url[0])
+        return DGW_OK;
+    dgw_url u;
+    const char *why;
+    if (dgw_url_parse(m->resume_url, &u, &why) &&
+        u.tls != c->gateway_url.tls) {
+        dgw_set_error(c, DGW_OK,
+                      "resume_gateway_url refused: its scheme differs from "
+                      "the gateway URL's; resuming at the gateway URL",
+                      NULL);
+        return DGW_OK;
     }
-    if (c->state == DGW_STATE_CLOSING) {
-        dgw_finish_close(c, DGW_OK);
+    c->resume_url = dgw_mem_strdup(&c->mem, m->resume_url);
+    if (!c->resume_url)
+        return dgw_set_error(c, DGW_ERR_NOMEM, "out of memory", NULL);
+    return DGW_OK;
+}
+
+static void set_close_info(dgw_conn *c, uint16_t code, const uint8_t *reason,
+                           size_t len)
+{
+    c->close_code = code;
+    if (len > sizeof c->close_reason)
+        len = sizeof c->close_reason;
+    if (len)
+        memcpy(c->close_reason, reason, len);
+    c->close_reason_len = len;
+}
+
+static void server_close(dgw_conn *c, const dgw_in *in)
+{
+    if (!c->close_sent) {
+        /* The server closed first: echo its code (RFC 6455 5.5.1), and
+         * let the code decide the session (PROTOCOL.md 4). */
+        c->closed_by_server = true;
+        set_close_info(c, in->code, in->ctrl, in->ctrl_len);
+        c->fatal = dgw_close_code_is_fatal(in->code);
+        if (!dgw_close_code_keeps_session(in->code))
+            clear_session(c);
+        send_close(c, in->code, NULL, 0);
+    }
+    closed_event(c, c->close_err,
+                 c->close_sent && !c->closed_by_server ? c->closing_cause
+                                                       : DGW_END_SERVER_CLOSE);
+}
+
+static void eof(dgw_conn *c, dgw_state from)
+{
+    if (from == DGW_STATE_CLOSING) {
+        closed_event(c, c->close_err, c->closing_cause);
         return;
     }
     dgw_err err = DGW_ERR_EOF;
     const char *what = "connection ended without a close frame";
-    if (c->state == DGW_STATE_UPGRADING) {
+    if (from == DGW_STATE_UPGRADING) {
         what = "connection ended during the upgrade";
     } else if (c->dec.mid_payload) {
         err = DGW_ERR_INFLATE_TRUNCATED;
         what = "connection ended inside a compressed payload";
-    } else if (c->rx.in_message || c->rx.in_frame) {
+    } else if (dgw_ws_mid_message(&c->ws)) {
         what = "connection ended inside a message";
     }
     dgw_set_error(c, err, what, NULL);
-    dgw_finish_close(c, err);
+    closed_event(c, err, DGW_END_EOF);
 }
 
-size_t dgw_conn_peek_output(dgw_conn *c, const uint8_t **out)
+/* Retry-After on a rejected upgrade (RFC 9110 10.2.3), honoured up to an
+ * hour. */
+static uint32_t retry_after_ms(const dgw_conn *c)
 {
-    size_t n = c ? dgw_buf_live(&c->out) : 0;
-    *out = n ? c->out.p + c->out.off : NULL;
-    return n;
+    long long s = c->resp.retry_after;
+    if (s < 0)
+        return 0;
+    return s > 3600 ? 3600000u : (uint32_t)s * 1000u;
 }
 
-void dgw_conn_consume_output(dgw_conn *c, size_t n)
+static void rejected(dgw_conn *c)
 {
-    if (!c)
-        return;
-    dgw_buf_consume(&c->out, n);
-    /* Output is rare (a heartbeat every ~41 s): hold nothing while idle. */
-    if (dgw_buf_live(&c->out) == 0)
-        dgw_buf_reset(&c->mem, &c->out, 0);
+    const dgw_http_response *r = &c->resp;
+    const char *base = (const char *)c->http.p + c->http.off;
+    size_t body = dgw_buf_live(&c->http) - r->head_len;
+    if (r->content_length >= 0 && (unsigned long long)r->content_length < body)
+        body = (size_t)r->content_length;
+    if (body > c->cfg.max_http_body_size)
+        body = c->cfg.max_http_body_size;
+    dgw_event *s = dgw_push_event(c, DGW_EV_REJECTED);
+    s->http_status = r->status;
+    s->http_headers = base + r->fields_off;
+    s->http_headers_len = r->fields_len;
+    s->http_body = base + r->head_len;
+    s->http_body_len = body;
+    c->retry_after_ms = retry_after_ms(c);
+    char code[4] = {(char)('0' + r->status / 100 % 10),
+                    (char)('0' + r->status / 10 % 10),
+                    (char)('0' + r->status % 10), 0};
+    dgw_set_error(c, DGW_ERR_REJECTED, "upgrade rejected with HTTP status ",
+                  code);
+    closed_event(c, DGW_ERR_REJECTED, DGW_END_REJECTED);
 }
 
-uint64_t dgw_conn_next_timeout(const dgw_conn *c)
+/* Where the next (or current) attempt goes: the resume URL while a session
+ * can be resumed there, else the gateway URL. */
+void dgw_conn_pick_url(dgw_conn *c)
 {
-    return c ? dgw_gw_next_timeout(c) : DGW_NO_TIMEOUT;
+    c->current_url = c->gateway_url;
+    c->current_is_resume = false;
+    const char *why;
+    if (dgw_has_session(c) && c->resume_url && !c->resume_url_failed &&
+        dgw_url_parse(c->resume_url, &c->current_url, &why))
+        c->current_is_resume = true;
+    else
+        c->current_url = c->gateway_url;
 }
 
-dgw_err dgw_conn_handle_timeout(dgw_conn *c, uint64_t now_ms)
+/* dgw_conn_reconnect(): the backoff, and what the next attempt uses. */
+static uint32_t next_wait(dgw_conn *c)
 {
-    if (!c)
-        return DGW_ERR_INVALID_ARGUMENT;
-    c->now = now_ms;
-    if (c->state == DGW_STATE_IDLE || c->state == DGW_STATE_CLOSED)
-        return DGW_OK;
-    return dgw_gw_timeouts(c);
-}
-
-bool dgw_conn_has_events(const dgw_conn *c)
-{
-    return c && c->ev_count > 0;
-}
-
-bool dgw_conn_poll_event(dgw_conn *c, dgw_event *ev)
-{
-    if (!c || !ev)
-        return false;
-    if (c->ev_count == 0) {
-        if (c->msg_busy) {
-            dgw_buf_reset(&c->mem, &c->msg, DGW_KEEP_CAP);
-            c->msg_busy = false;
-        }
-        /* Frames wslay already holds may make the next event. */
-        dgw_ws_pump(c);
-        if (c->ev_count == 0)
-            return false;
+    if (c->current_is_resume && !c->reached_open) {
+        /* Discord: when a reconnect fails, go back to the cached gateway
+         * URL. The session is kept: RESUME works there too. */
+        c->resume_url_failed = true;
     }
-    *ev = c->evq[c->ev_head].ev;
-    c->ev_head = (c->ev_head + 1) % DGW_EVQ_LEN;
-    c->ev_count--;
-    return true;
-}
-
-static bool valid_client_close_code(uint16_t code)
-{
-    return (code >= 1000 && code <= 1003) ||
-           (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-}
-
-dgw_err dgw_conn_close(dgw_conn *c, uint16_t code, const char *reason,
-                       uint64_t now_ms)
-{
-    if (!c || !valid_client_close_code(code) ||
-        (reason && strlen(reason) > 123))
-        return DGW_ERR_INVALID_ARGUMENT;
-    c->now = now_ms;
-    switch (c->state) {
-    case DGW_STATE_UPGRADING:
-        /* No WebSocket yet: nothing to say to the server. */
-        if (code == 1000 || code == 1001)
-            dgw_clear_session(c);
-        c->close_code = 0;
-        dgw_finish_close(c, DGW_OK);
-        return DGW_OK;
-    case DGW_STATE_WAIT_HELLO:
-    case DGW_STATE_IDENTIFYING:
-    case DGW_STATE_RESUMING:
-    case DGW_STATE_CONNECTED:
-        return dgw_begin_close(c, code, reason);
-    default:
-        return dgw_set_error(c, DGW_ERR_STATE, "cannot close in state ",
-                             dgw_state_name(c->state));
-    }
-}
-
-dgw_err dgw_conn_reconnect(dgw_conn *c, uint64_t now_ms, uint32_t *wait_ms)
-{
-    if (!c || !wait_ms)
-        return DGW_ERR_INVALID_ARGUMENT;
-    c->now = now_ms;
-    *wait_ms = 0;
-    if (c->fatal) {
-        char code[6];
-        unsigned v = c->close_code;
-        for (int i = 4; i >= 0; i--, v /= 10)
-            code[i] = (char)('0' + v % 10);
-        code[5] = '\0';
-        return dgw_set_error(c, DGW_ERR_FATAL_CLOSE,
-                             "server closed with a code that forbids "
-                             "reconnecting: ",
-                             code);
-    }
+    bool stable = c->connected_at &&
+                  c->now - c->connected_at >= c->cfg.backoff_stable_ms;
+    if (stable)
+        c->failures = 0;
+    else if (c->failures < UINT32_MAX)
+        c->failures++;
     uint64_t wait = 0;
-    if (c->attempts > 0) {
+    if (c->failures > 0) {
         /* Exponential, capped, with "equal jitter": half fixed, half
          * random, so retries spread out but never collapse to zero. */
-        unsigned shift = c->attempts - 1 > 16 ? 16 : c->attempts - 1;
+        unsigned shift = c->failures - 1 > 16 ? 16 : c->failures - 1;
         wait = (uint64_t)c->cfg.backoff_base_ms << shift;
         if (wait > c->cfg.backoff_max_ms)
             wait = c->cfg.backoff_max_ms;
         wait = wait / 2 + dgw_random_u32(c) % (wait / 2 + 1);
     }
-    if (c->identify_pending && c->identify_at > now_ms &&
-        c->identify_at - now_ms > wait)
-        wait = c->identify_at - now_ms;
-    if (c->attempts < UINT32_MAX)
-        c->attempts++;
-    /* Drop the transport now; start() builds the next one. */
-    dgw_ws_close_ctx(c);
-    c->state = DGW_STATE_IDLE;
-    pick_url(c);
-    *wait_ms = wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
+    wait = later(wait, c->retry_after_ms);
+    if (!dgw_has_session(c) && c->identify_not_before > c->now)
+        wait = later(wait, c->identify_not_before - c->now);
+    dgw_conn_pick_url(c);
+    return wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
+}
+
+/* The actions of one input. `from` is the state before, c->state the one
+ * after. Returns an error only when an action failed in a way that ends
+ * the connection (then dgw_step() applies IN_FAILURE). */
+static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
+{
+    const dgw_gw_msg *m = in->msg;
+    switch (in->kind) {
+    case IN_START:
+        c->stats.attempts++;
+        c->handshake_deadline = deadline(c, c->cfg.handshake_timeout_ms);
+        return DGW_OK;
+    case IN_UPGRADED:
+        c->reached_open = true;
+        c->handshake_deadline = deadline(c, c->cfg.handshake_timeout_ms);
+        dgw_push_event(c, DGW_EV_UPGRADED);
+        return DGW_OK;
+    case IN_REJECTED:
+        rejected(c);
+        return DGW_OK;
+    case IN_HELLO_IDENTIFY:
+        hello_event(c, in);
+        start_heartbeat(c, m);
+        return try_identify(c);
+    case IN_HELLO_RESUME:
+        hello_event(c, in);
+        start_heartbeat(c, m);
+        return send_resume(c);
+    case IN_HELLO_AGAIN:
+        /* Only the interval changes: a HELLO is no ACK, and IDENTIFY or
+         * RESUME already went (or waits). */
+        hello_event(c, in);
+        dgw_hb_change_interval(&c->hb, m->heartbeat_interval, c->now);
+        dgw_rl_reserve_for_interval(&c->rl, c->cfg.rate_limit_reserved,
+                                    m->heartbeat_interval);
+        return DGW_OK;
+    case IN_IDENTIFY_DUE:
+        return try_identify(c);
+    case IN_READY: {
+        dgw_err e = take_session(c, m);
+        if (e != DGW_OK)
+            return e;
+    }
+        /* fall through */
+    case IN_RESUMED:
+        c->ready_deadline = 0;
+        if (from != DGW_STATE_CONNECTED)
+            c->connected_at = c->now;
+        return dispatch_event(c, in);
+    case IN_DISPATCH:
+        return dispatch_event(c, in);
+    case IN_ACK: {
+        int64_t rtt = dgw_hb_acked(&c->hb, c->now);
+        if (rtt >= 0) {
+            c->stats.heartbeats_acked++;
+            c->stats.latency_ms = rtt;
+            c->stats.latency_avg_ms =
+                c->stats.latency_avg_ms < 0
+                    ? rtt
+                    : c->stats.latency_avg_ms +
+                          (rtt - c->stats.latency_avg_ms) / 8;
+        }
+        dgw_event *s = payload_event(c, DGW_EV_HEARTBEAT_ACK, in);
+        s->latency_ms = rtt < 0 ? 0 : rtt > UINT32_MAX ? UINT32_MAX
+                                                          : (uint32_t)rtt;
+        return DGW_OK;
+    }
+    case IN_BEAT_REQUESTED:
+        /* It expects an ACK like any beat; the regular schedule stays. */
+        return send_heartbeat(c, false);
+    case IN_BEAT_DUE:
+        return send_heartbeat(c, in->regular);
+    case IN_FLUSH_DUE:
+        return dgw_send_flush(c);
+    case IN_ZOMBIE:
+        fail_now(c, from, DGW_END_ZOMBIE, DGW_ERR_ZOMBIE, DGW_CLOSE_RESUMABLE,
+                 "no heartbeat ACK for a whole interval (zombie connection)",
+                 NULL);
+        return DGW_OK;
+    case IN_READY_TIMEOUT:
+        fail_now(c, from, DGW_END_TIMEOUT, DGW_ERR_TIMEOUT, DGW_CLOSE_RESUMABLE,
+                 from == DGW_STATE_RESUMING ? "no RESUMED in time"
+                                            : "no READY in time",
+                 NULL);
+        return DGW_OK;
+    case IN_HANDSHAKE_TIMEOUT:
+        fail_now(c, from, DGW_END_TIMEOUT, DGW_ERR_TIMEOUT, DGW_CLOSE_RESUMABLE,
+                 from == DGW_STATE_UPGRADING ? "no upgrade response in time"
+                                             : "no HELLO in time",
+                 NULL);
+        return DGW_OK;
+    case IN_RECONNECT_OP:
+        payload_event(c, DGW_EV_RECONNECT, in);
+        return begin_close(c, DGW_CLOSE_RESUMABLE, "reconnect requested",
+                           DGW_END_RECONNECT);
+    case IN_INVALID_RESUME:
+        payload_event(c, DGW_EV_INVALID_SESSION, in)->resumable = true;
+        return begin_close(c, DGW_CLOSE_RESUMABLE, "resuming",
+                           DGW_END_INVALID_SESSION);
+    case IN_INVALID_NEW:
+        /* A fresh IDENTIFY after a random 1-5 s (Discord's docs), on this
+         * connection if it stays open, else on the next one. Nothing but
+         * heartbeats goes out before it. */
+        payload_event(c, DGW_EV_INVALID_SESSION, in)->resumable =
+            m->resumable;
+        clear_session(c);
+        c->session_sent = false;
+        c->ready_deadline = 0;
+        c->identify_not_before =
+            later(c->now + 1000 + dgw_random_u32(c) % 4001,
+                  c->last_identify ? c->last_identify +
+                                         c->cfg.identify_interval_ms
+                                   : 0);
+        return try_identify(c);
+    case IN_OTHER:
+        payload_event(c, DGW_EV_PAYLOAD, in);
+        return DGW_OK;
+    case IN_PING:
+        if (c->close_sent)
+            return DGW_OK; /* nothing may follow our close frame */
+        return dgw_send_frame(c, DGW_OP_PONG, in->ctrl, in->ctrl_len);
+    case IN_CALLER_CLOSE:
+        if (from == DGW_STATE_UPGRADING) {
+            /* No WebSocket yet: nothing to say to the server. */
+            if (in->code == 1000 || in->code == 1001)
+                clear_session(c);
+            c->close_code = 0;
+            closed_event(c, DGW_OK, DGW_END_CALLER);
+            return DGW_OK;
+        }
+        return begin_close(c, in->code, in->why, DGW_END_CALLER);
+    case IN_SERVER_CLOSE:
+        server_close(c, in);
+        return DGW_OK;
+    case IN_CLOSE_TIMEOUT:
+        dgw_set_error(c, DGW_ERR_TIMEOUT,
+                      "the server did not answer our close frame", NULL);
+        closed_event(c, DGW_ERR_TIMEOUT, c->closing_cause);
+        return DGW_OK;
+    case IN_EOF:
+        eof(c, from);
+        return DGW_OK;
+    case IN_FAILURE:
+        fail_now(c, from, DGW_END_ERROR, in->err, in->code, in->why, in->why2);
+        return DGW_OK;
+    case IN_RECONNECT:
+        c->next_wait = next_wait(c);
+        return DGW_OK;
+    case IN__COUNT:
+        break;
+    }
     return DGW_OK;
 }
 
-dgw_state dgw_conn_state(const dgw_conn *c) { return c->state; }
-
-const char *dgw_conn_last_error(const dgw_conn *c) { return c->errmsg; }
-
-const char *dgw_conn_session_id(const dgw_conn *c)
+void dgw_step(dgw_conn *c, const dgw_in *in)
 {
-    return dgw_has_session(c) ? c->session_id : NULL;
+    dgw_state from = c->state;
+    const dgw_edge *e = find_edge(from, in->kind);
+    if (!e)
+        return; /* callers only give inputs the state accepts */
+    if (e->to != DGW_SAME)
+        c->state = (dgw_state)e->to;
+    dgw_err err = act(c, in, from);
+    if (err == DGW_OK)
+        return;
+    /* An action could not be carried out (no memory, output full): the
+     * connection cannot go on. */
+    dgw_in f = {.kind = IN_FAILURE, .err = err, .code = 1011,
+                .why = c->errmsg[0] ? c->errmsg : dgw_strerror(err)};
+    char why[DGW_ERRMSG_MAX];
+    memcpy(why, f.why, strlen(f.why) + 1);
+    f.why = why;
+    dgw_step(c, &f);
 }
-
-const char *dgw_conn_resume_url(const dgw_conn *c)
-{
-    return dgw_has_session(c) ? c->resume_url : NULL;
-}
-
-int64_t dgw_conn_last_seq(const dgw_conn *c) { return c->seq; }
-
-bool dgw_conn_can_resume(const dgw_conn *c) { return dgw_has_session(c); }
-
-uint32_t dgw_conn_heartbeat_interval(const dgw_conn *c)
-{
-    return c->hb_interval;
-}
-
-int64_t dgw_conn_latency(const dgw_conn *c) { return c->latency; }
-
-size_t dgw_conn_memory(const dgw_conn *c) { return c->mem.in_use; }

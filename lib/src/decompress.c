@@ -209,16 +209,22 @@ static int inflate_zlib(dgw_decoder *d, const uint8_t *in, size_t n,
             int r = room(d, out, max, &avail);
             if (r != DGW_OK)
                 return r;
-            if (avail == 0) {
+            /* At the cap, inflate may still have input to take that adds
+             * nothing (the sync-flush block): give it one spare byte, and
+             * only a byte written there is over the cap. */
+            uint8_t spare;
+            bool at_cap = avail == 0;
+            if (avail > UINT32_MAX)
+                avail = UINT32_MAX;
+            z->next_out = at_cap ? &spare : out->p + out->len;
+            z->avail_out = at_cap ? 1 : (uInt)avail;
+            int zr = inflate(z, Z_SYNC_FLUSH);
+            if (at_cap && z->avail_out == 0) {
                 *err = "zlib-stream payload inflates past max_message_size";
                 return DGW_ERR_INFLATE_TOO_LARGE;
             }
-            if (avail > UINT32_MAX)
-                avail = UINT32_MAX;
-            z->next_out = out->p + out->len;
-            z->avail_out = (uInt)avail;
-            int zr = inflate(z, Z_SYNC_FLUSH);
-            out->len += avail - z->avail_out;
+            if (!at_cap)
+                out->len += avail - z->avail_out;
             if (zr == Z_STREAM_END) {
                 *err = "zlib stream ended (zlib-stream never finishes)";
                 return DGW_ERR_INFLATE;
@@ -247,13 +253,18 @@ static int decompress_zstd(dgw_decoder *d, const uint8_t *in, size_t n,
         int r = room(d, out, max, &avail);
         if (r != DGW_OK)
             return r;
-        if (avail == 0) {
+        /* At the cap, as for zlib: only a byte written is over it. */
+        uint8_t spare;
+        bool at_cap = avail == 0;
+        ZSTD_outBuffer ob = {at_cap ? &spare : out->p + out->len,
+                             at_cap ? 1 : avail, 0};
+        size_t zr = ZSTD_decompressStream(d->ctx, &ob, &ib);
+        if (at_cap && ob.pos > 0 && !ZSTD_isError(zr)) {
             *err = "zstd-stream payload decompresses past max_message_size";
             return DGW_ERR_INFLATE_TOO_LARGE;
         }
-        ZSTD_outBuffer ob = {out->p + out->len, avail, 0};
-        size_t zr = ZSTD_decompressStream(d->ctx, &ob, &ib);
-        out->len += ob.pos;
+        if (!at_cap)
+            out->len += ob.pos;
         if (ZSTD_isError(zr)) {
             *err = ZSTD_getErrorName(zr);
             return ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation

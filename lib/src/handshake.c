@@ -99,6 +99,20 @@ static bool list_has(const char *v, size_t n, const char *want)
     return false;
 }
 
+/* A non-negative decimal of at most 15 digits; -1 when it is not one. */
+static long long decimal(const char *v, size_t n)
+{
+    if (n == 0 || n > 15)
+        return -1;
+    long long x = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (v[k] < '0' || v[k] > '9')
+            return -1;
+        x = x * 10 + (v[k] - '0');
+    }
+    return x;
+}
+
 static int parse_field(const char *line, size_t n, dgw_http_response *r,
                        const char **err)
 {
@@ -154,23 +168,19 @@ static int parse_field(const char *line, size_t n, dgw_http_response *r,
     } else if (value_is(name, name_len, "Sec-WebSocket-Protocol")) {
         r->has_protocol = true;
     } else if (value_is(name, name_len, "Content-Length")) {
-        long long cl = 0;
-        if (vn == 0 || vn > 15) {
+        long long cl = decimal(v, vn);
+        if (cl < 0) {
             *err = "Content-Length is not a number";
             return -1;
-        }
-        for (size_t k = 0; k < vn; k++) {
-            if (v[k] < '0' || v[k] > '9') {
-                *err = "Content-Length is not a number";
-                return -1;
-            }
-            cl = cl * 10 + (v[k] - '0');
         }
         if (r->content_length >= 0 && r->content_length != cl) {
             *err = "conflicting Content-Length headers";
             return -1;
         }
         r->content_length = cl;
+    } else if (value_is(name, name_len, "Retry-After")) {
+        /* Seconds; an HTTP date is not understood and counts as absent. */
+        r->retry_after = decimal(v, vn);
     } else if (value_is(name, name_len, "Transfer-Encoding")) {
         r->chunked = list_has(v, vn, "chunked");
     }
@@ -183,6 +193,7 @@ int dgw_http_parse_response(const uint8_t *p, size_t n, dgw_http_response *r,
     const char *s = (const char *)p;
     memset(r, 0, sizeof *r);
     r->content_length = -1;
+    r->retry_after = -1;
 
     /* Judge the status line as soon as it is there, so that garbage is
      * refused without waiting for a blank line that may never come. */

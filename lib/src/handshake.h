@@ -29,6 +29,7 @@ typedef struct dgw_http_response {
     size_t fields_off;      /* header fields: after the status line... */
     size_t fields_len;      /* ...up to, not including, the blank line */
     long long content_length; /* -1 when absent */
+    long long retry_after;  /* Retry-After in seconds; -1 absent or a date */
     bool chunked;
     bool upgrade_websocket; /* Upgrade: websocket */
     bool connection_upgrade; /* Connection: has the "upgrade" token */

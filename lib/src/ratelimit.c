@@ -25,6 +25,12 @@ void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m)
     rl->head = rl->count = rl->commands = 0;
 }
 
+void dgw_rl_new_window(dgw_ratelimit *rl, uint32_t reserved)
+{
+    rl->head = rl->count = rl->commands = 0;
+    rl->reserved = reserved;
+}
+
 void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m)
 {
     dgw_rl_reset(rl, m);
@@ -90,22 +96,30 @@ void dgw_rl_reserve_for_interval(dgw_ratelimit *rl, uint32_t min_reserved,
     rl->reserved = r >= rl->limit ? rl->limit - 1 : (uint32_t)r;
 }
 
-uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now,
-                          bool heartbeat)
+uint64_t dgw_rl_available_at(const dgw_ratelimit *rl, uint64_t now,
+                             bool heartbeat)
 {
-    if (rl->count == 0)
-        return 0;
-    /* The entry whose expiry frees the slot this kind of send waits for:
-     * the oldest of all when the whole window is used, else the oldest
-     * command. */
+    /* Walk the sends oldest first, as if time passed: each expiry frees
+     * a slot; the first moment the rule of dgw_rl_can_send() holds is the
+     * answer. */
+    uint32_t count = rl->count, commands = rl->commands;
     uint32_t i = rl->head;
-    if (!heartbeat && rl->count < rl->limit) {
-        for (uint32_t k = 0; k < rl->count; k++, i = (i + 1) % rl->limit)
-            if (!(rl->sent[i] & HB_FLAG))
-                break;
+    uint64_t t = now;
+    for (;;) {
+        if (count < rl->limit &&
+            (heartbeat || commands < rl->limit - rl->reserved))
+            return t;
+        uint32_t e = rl->sent[i];
+        uint32_t age = age_of(e, now);
+        uint64_t expires = age >= rl->window_ms ? now
+                                                : now + (rl->window_ms - age);
+        if (expires > t)
+            t = expires;
+        if (!(e & HB_FLAG))
+            commands--;
+        count--;
+        i = (i + 1) % rl->limit;
     }
-    uint32_t age = age_of(rl->sent[i], now);
-    return age >= rl->window_ms ? now : now + (rl->window_ms - age);
 }
 
 int dgw_rl_enqueue(dgw_ratelimit *rl, dgw_mem *m, const char *p, size_t n)

@@ -31,8 +31,11 @@ typedef struct dgw_ratelimit {
 int dgw_rl_init(dgw_ratelimit *rl, dgw_mem *m, uint32_t limit,
                 uint32_t reserved, uint32_t window_ms, uint32_t q_max);
 void dgw_rl_free(dgw_ratelimit *rl, dgw_mem *m);
-/* Forgets sends and drops the queue (a new connection has a new window). */
+/* Forgets sends and drops the queue. */
 void dgw_rl_reset(dgw_ratelimit *rl, dgw_mem *m);
+/* A new connection has a new window (and the default heartbeat share until
+ * HELLO sizes it); the queue is kept. */
+void dgw_rl_new_window(dgw_ratelimit *rl, uint32_t reserved);
 /* May a command be sent now? Heartbeats may use the reserved slots. */
 bool dgw_rl_can_send(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
 void dgw_rl_record(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
@@ -40,9 +43,9 @@ void dgw_rl_record(dgw_ratelimit *rl, uint64_t now, bool heartbeat);
  * min_reserved, at most limit - 1). */
 void dgw_rl_reserve_for_interval(dgw_ratelimit *rl, uint32_t min_reserved,
                                  uint32_t interval_ms);
-/* When a slot for this kind of send frees up (0: no sends recorded). */
-uint64_t dgw_rl_next_free(const dgw_ratelimit *rl, uint64_t now,
-                          bool heartbeat);
+/* The earliest time (>= now) at which this kind of send finds a slot. */
+uint64_t dgw_rl_available_at(const dgw_ratelimit *rl, uint64_t now,
+                             bool heartbeat);
 int dgw_rl_enqueue(dgw_ratelimit *rl, dgw_mem *m, const char *p, size_t n);
 dgw_queued *dgw_rl_peek(dgw_ratelimit *rl);
 void dgw_rl_pop(dgw_ratelimit *rl, dgw_mem *m);

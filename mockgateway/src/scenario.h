@@ -85,6 +85,9 @@ typedef struct mg_step {
     char *ping; /* ping payload (ping step, or between frames) */
     int has_ping;
     uint32_t interval; /* hello: heartbeat_interval override */
+    char *resume_url;  /* handshake/ready/expect_identify: READY's resume URL template */
+    int drop;          /* close: end TCP right after the close frame */
+    int hold;          /* send/dispatch/ready: cork TCP (see scenario_wire.c) */
 } mg_step;
 
 typedef struct mg_scenario_conn {
@@ -106,6 +109,7 @@ typedef struct mg_scenario {
     uint32_t commands_window_ms;
     unsigned max_connections;
     uint32_t connections_window_ms;
+    uint32_t identify_interval_ms; /* two IDENTIFYs at least this far apart (0: no check) */
     mg_scenario_conn *conns;
     size_t nconns;
 } mg_scenario;

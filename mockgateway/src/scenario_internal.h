@@ -47,7 +47,8 @@ int mg_scn_new_session(mg_scenario_run *r);
 void mg_scn_note_seq_sent(mg_scenario_run *r, long seq, uint64_t now);
 long mg_scn_seq_sent_before(const mg_scenario_run *r, uint64_t t);
 void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, const char *d, int withhold, const mg_step *shape, uint64_t now);
-void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t size, const mg_step *shape, uint64_t now);
+void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t size, const char *resume_url,
+                       const mg_step *shape, uint64_t now);
 void mg_scn_send_hello(mg_scenario_run *r, mg_scn_conn *sc, uint32_t interval, uint64_t now);
 cJSON *mg_scn_take_op(mg_scn_conn *sc, int op, uint64_t *at, int *other_op);
 mg_scn_conn *mg_scn_first_pending(mg_scenario_run *r);
@@ -62,5 +63,10 @@ int mg_scn_need_cur(mg_scenario_run *r, uint64_t now);
 int mg_scn_code_matches(const mg_step *st, int code);
 void mg_scn_describe_codes(const mg_step *st, char *out, size_t n);
 int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now);
+/* scenario_urls.c */
+void mg_scn_urls_init(mg_scenario_run *r);
+void mg_scn_urls_free(mg_scenario_run *r);
+const char *mg_scn_resume_url(const mg_scenario_run *r, const char *tmpl);
+int mg_scn_check_downgrade(mg_scenario_run *r, uint64_t now);
 
 #endif

@@ -10,27 +10,27 @@ static const struct {
     const char *name;
     const char *fields; /* allowed fields besides "type" and "comment", space-separated */
 } step_spec[MG_STEP__COUNT] = {
-    [MG_STEP_HELLO] = {"hello", "interval"},
-    [MG_STEP_HANDSHAKE] = {"handshake", "expect within_ms ready guilds ready_size checks hello"},
+    [MG_STEP_HELLO] = {"hello", "interval count interval_ms"},
+    [MG_STEP_HANDSHAKE] = {"handshake", "expect within_ms ready guilds ready_size checks hello resume_url"},
     [MG_STEP_SEND] = {"send", "payload message_splits frame_splits frame_chunk write_splits write_chunk "
-                              "write_delay_ms ping_between_frames"},
+                              "write_delay_ms ping_between_frames hold"},
     [MG_STEP_DISPATCH] = {"dispatch", "t d count interval_ms withhold message_splits frame_splits frame_chunk "
-                                      "write_splits write_chunk write_delay_ms ping_between_frames"},
-    [MG_STEP_READY] = {"ready", "size guilds message_splits frame_splits frame_chunk write_splits "
-                                "write_chunk write_delay_ms ping_between_frames"},
+                                      "write_splits write_chunk write_delay_ms ping_between_frames hold"},
+    [MG_STEP_READY] = {"ready", "size guilds resume_url message_splits frame_splits frame_chunk "
+                                "write_splits write_chunk write_delay_ms ping_between_frames hold"},
     [MG_STEP_RECONNECT] = {"reconnect", ""},
     [MG_STEP_INVALID_SESSION] = {"invalid_session", "resumable"},
     [MG_STEP_HEARTBEAT_REQUEST] = {"heartbeat_request", "count"},
     [MG_STEP_HEARTBEAT_ACK] = {"heartbeat_ack", ""},
-    [MG_STEP_ACK_MODE] = {"ack_mode", "auto"},
+    [MG_STEP_ACK_MODE] = {"ack_mode", "auto delay_ms"},
     [MG_STEP_PING] = {"ping", "payload within_ms"},
-    [MG_STEP_CLOSE] = {"close", "code reason"},
+    [MG_STEP_CLOSE] = {"close", "code reason drop"},
     [MG_STEP_DROP] = {"drop", ""},
     [MG_STEP_REJECT] = {"reject", "status headers body"},
     [MG_STEP_SLEEP] = {"sleep", "ms"},
     [MG_STEP_EXPECT] = {"expect", "op within_ms checks"},
     [MG_STEP_EXPECT_HEARTBEAT] = {"expect_heartbeat", "within_ms check_seq lag_ms"},
-    [MG_STEP_EXPECT_IDENTIFY] = {"expect_identify", "within_ms min_delay_ms allow_reconnect ready checks"},
+    [MG_STEP_EXPECT_IDENTIFY] = {"expect_identify", "within_ms min_delay_ms allow_reconnect ready checks resume_url"},
     [MG_STEP_EXPECT_RESUME] = {"expect_resume", "within_ms min_delay_ms allow_reconnect ready checks"},
     [MG_STEP_EXPECT_CLOSE] = {"expect_close", "code codes not_codes within_ms allow_drop"},
     [MG_STEP_EXPECT_NO_RECONNECT] = {"expect_no_reconnect", "ms"},
@@ -132,6 +132,22 @@ static int get_str(pctx *p, const cJSON *obj, const char *field, char **out, int
         return fail(p, field, "longer than %zu bytes", maxlen);
     *out = strdup(j->valuestring);
     return *out ? 0 : fail(p, field, "out of memory");
+}
+
+/* The resume_gateway_url READY names: one of the templates the runner
+ * fills in (scenarios/README.md). */
+static int get_resume_url(pctx *p, const cJSON *obj, mg_step *st)
+{
+    static const char *const allowed[] = {"{{url}}", "{{dead_url}}", "{{downgraded_url}}"};
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "resume_url");
+    if (!j)
+        return 0;
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        if (cJSON_IsString(j) && strcmp(j->valuestring, allowed[i]) == 0) {
+            st->resume_url = strdup(j->valuestring);
+            return st->resume_url ? 0 : fail(p, "resume_url", "out of memory");
+        }
+    return fail(p, "resume_url", "expected \"{{url}}\", \"{{dead_url}}\" or \"{{downgraded_url}}\"");
 }
 
 static int get_splits(pctx *p, const cJSON *obj, const char *field, const char *chunk_field, mg_splits *out)
@@ -279,7 +295,8 @@ static int parse_shaping(pctx *p, const cJSON *obj, mg_step *st)
         get_splits(p, obj, "frame_splits", "frame_chunk", &st->frame_splits) != 0 ||
         get_splits(p, obj, "write_splits", "write_chunk", &st->write_splits) != 0 ||
         get_uint(p, obj, "write_delay_ms", &st->write_delay_ms, 0, 10000) != 0 ||
-        get_str(p, obj, "ping_between_frames", &st->ping, 0, 125) != 0)
+        get_str(p, obj, "ping_between_frames", &st->ping, 0, 125) != 0 ||
+        get_bool(p, obj, "hold", &st->hold, 0, 0) != 0)
         return -1;
     st->has_ping = st->ping != NULL;
     return 0;
@@ -305,7 +322,11 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
     int ms_default = 5000;
     switch (st->kind) {
     case MG_STEP_HELLO:
-        return get_uint(p, obj, "interval", &st->interval, 0, 3600000);
+        return get_uint(p, obj, "interval", &st->interval, 0, 3600000) != 0 ||
+                       get_int(p, obj, "count", &st->count, 1, 1, 1000, 0) != 0 ||
+                       get_uint(p, obj, "interval_ms", &st->interval_ms, 0, 60000) != 0
+                   ? -1
+                   : 0;
     case MG_STEP_HANDSHAKE: {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, "expect");
         st->expect = MG_HS_IDENTIFY;
@@ -324,7 +345,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
             get_bool(p, obj, "ready", &st->flag, 1, 0) != 0 ||
             get_bool(p, obj, "hello", &st->send_hello, 1, 0) != 0 ||
             get_int(p, obj, "guilds", &st->guilds, 0, 0, 10000, 0) != 0 ||
-            get_uint(p, obj, "ready_size", &sz, 0, 64u << 20) != 0)
+            get_uint(p, obj, "ready_size", &sz, 0, 64u << 20) != 0 ||
+            get_resume_url(p, obj, st) != 0)
             return -1;
         st->size = sz;
         return parse_checks(p, obj, st);
@@ -359,7 +381,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
     case MG_STEP_READY: {
         uint32_t sz = 0;
         if (get_uint(p, obj, "size", &sz, 0, 64u << 20) != 0 ||
-            get_int(p, obj, "guilds", &st->guilds, 0, 0, 100000, 0) != 0)
+            get_int(p, obj, "guilds", &st->guilds, 0, 0, 100000, 0) != 0 ||
+            get_resume_url(p, obj, st) != 0)
             return -1;
         st->size = sz;
         return parse_shaping(p, obj, st);
@@ -367,7 +390,12 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
     case MG_STEP_INVALID_SESSION:
         return get_bool(p, obj, "resumable", &st->flag, 0, 1);
     case MG_STEP_ACK_MODE:
-        return get_bool(p, obj, "auto", &st->flag, 1, 1);
+        if (get_bool(p, obj, "auto", &st->flag, 1, 1) != 0 ||
+            get_uint(p, obj, "delay_ms", &st->ms, 0, 600000) != 0)
+            return -1;
+        if (!st->flag && st->ms)
+            return fail(p, "delay_ms", "only with \"auto\": true");
+        return 0;
     case MG_STEP_PING:
         if (get_str(p, obj, "payload", &st->ping, 0, 125) != 0)
             return -1;
@@ -376,7 +404,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
         return get_uint(p, obj, "within_ms", &st->within_ms, 3000, 3600000);
     case MG_STEP_CLOSE:
         if (get_int(p, obj, "code", &st->code, 0, 1000, 4999, 1) != 0 ||
-            get_str(p, obj, "reason", &st->reason, 0, 123) != 0)
+            get_str(p, obj, "reason", &st->reason, 0, 123) != 0 ||
+            get_bool(p, obj, "drop", &st->drop, 0, 0) != 0)
             return -1;
         return 0;
     case MG_STEP_REJECT: {
@@ -433,7 +462,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
         if (get_uint(p, obj, "within_ms", &st->within_ms, 10000, 3600000) != 0 ||
             get_uint(p, obj, "min_delay_ms", &st->min_delay_ms, 0, 3600000) != 0 ||
             get_bool(p, obj, "allow_reconnect", &st->allow_reconnect, 1, 0) != 0 ||
-            get_bool(p, obj, "ready", &st->flag, 1, 0) != 0)
+            get_bool(p, obj, "ready", &st->flag, 1, 0) != 0 ||
+            (st->kind == MG_STEP_EXPECT_IDENTIFY && get_resume_url(p, obj, st) != 0))
             return -1;
         return parse_checks(p, obj, st);
     case MG_STEP_EXPECT_CLOSE: {
@@ -483,6 +513,7 @@ static void step_free(mg_step *st)
     free(st->body);
     free(st->headers);
     free(st->ping);
+    free(st->resume_url);
     for (size_t i = 0; i < st->nchecks; i++)
         cJSON_Delete(st->checks[i].value);
     free(st->checks);
@@ -571,11 +602,13 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
         uint32_t mc = 0, mn = 0;
         if (!cJSON_IsObject(lim))
             return fail(p, "limits", "expected an object");
-        if (check_top_fields(p, lim, " max_commands window_ms max_connections connections_window_ms ") != 0 ||
+        if (check_top_fields(p, lim, " max_commands window_ms max_connections connections_window_ms "
+                                     "identify_interval_ms ") != 0 ||
             get_uint(p, lim, "max_commands", &mc, 0, 1000000) != 0 ||
             get_uint(p, lim, "window_ms", &sc->commands_window_ms, 60000, 3600000) != 0 ||
             get_uint(p, lim, "max_connections", &mn, 0, 1000000) != 0 ||
-            get_uint(p, lim, "connections_window_ms", &sc->connections_window_ms, 60000, 3600000) != 0)
+            get_uint(p, lim, "connections_window_ms", &sc->connections_window_ms, 60000, 3600000) != 0 ||
+            get_uint(p, lim, "identify_interval_ms", &sc->identify_interval_ms, 0, 3600000) != 0)
             return -1;
         sc->max_commands = mc;
         sc->max_connections = mn;

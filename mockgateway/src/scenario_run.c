@@ -144,8 +144,64 @@ static int run_await(mg_scenario_run *r, uint64_t now)
     return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + ce->within_ms) : g;
 }
 
+/* Delayed heartbeat ACKs (ack_mode delay_ms) that are due. */
+static void send_due_acks(mg_scenario_run *r, uint64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nacks; i++) {
+        if (r->acks[i].due > now) {
+            r->acks[k++] = r->acks[i];
+            continue;
+        }
+        mg_scn_conn *sc = r->acks[i].sc;
+        if (sc->c && !sc->gone)
+            mg_scn_send_str(r, sc, "{\"op\":11,\"d\":null,\"s\":null,\"t\":null}", now);
+    }
+    r->nacks = k;
+    if (k)
+        mg_server_wake_at(r->srv, r->acks[0].due);
+}
+
+static void answer_heartbeat(mg_scenario_run *r, mg_scn_conn *sc, uint64_t now)
+{
+    if (!r->ack_auto) {
+        mg_transcript_add(&r->tr, now, sc->num, "..", "(heartbeat ACK withheld)");
+        return;
+    }
+    if (!r->ack_delay_ms) {
+        mg_scn_send_str(r, sc, "{\"op\":11,\"d\":null,\"s\":null,\"t\":null}", now);
+        return;
+    }
+    if (r->nacks == r->capacks) {
+        size_t ncap = r->capacks ? r->capacks * 2 : 16;
+        struct mg_pending_ack *n = realloc(r->acks, ncap * sizeof *n);
+        if (!n) {
+            mg_scn_failf(r, now, "out of memory");
+            return;
+        }
+        r->acks = n;
+        r->capacks = ncap;
+    }
+    r->acks[r->nacks++] = (struct mg_pending_ack){sc, now + r->ack_delay_ms};
+    mg_server_wake_at(r->srv, r->acks[0].due);
+}
+
+/* Limits that hold across connections: IDENTIFYs spaced out. */
+static void note_identify(mg_scenario_run *r, uint64_t now)
+{
+    uint32_t gap = r->sc->identify_interval_ms;
+    if (gap && r->last_identify_at && now - r->last_identify_at < gap)
+        mg_scn_failf(r, now, "two IDENTIFYs %llu ms apart; at most one per %u ms (PROTOCOL.md 5: "
+                             "max_concurrency 1 allows one IDENTIFY per 5 s)",
+                     (unsigned long long)(now - r->last_identify_at), gap);
+    r->last_identify_at = now;
+}
+
 static void advance(mg_scenario_run *r, uint64_t now)
 {
+    send_due_acks(r, now);
+    if (!r->done)
+        mg_scn_check_downgrade(r, now);
     while (!r->done) {
         if (now > r->t0 + r->sc->timeout_ms) {
             mg_scn_failf(r, now, "scenario timeout (%u ms) reached", r->sc->timeout_ms);
@@ -303,10 +359,7 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "d");
         sc->last_hb_d = d ? cJSON_Duplicate(d, 1) : NULL;
         sc->last_hb_at = now;
-        if (r->ack_auto)
-            mg_scn_send_str(r, sc, "{\"op\":11,\"d\":null,\"s\":null,\"t\":null}", now);
-        else
-            mg_transcript_add(&r->tr, now, sc->num, "..", "(heartbeat ACK withheld)");
+        answer_heartbeat(r, sc, now);
         cJSON_Delete(j);
     } else {
         if (o == 2 && sc->identified) {
@@ -314,6 +367,8 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
             mg_scn_failf(r, now, "the client sent IDENTIFY again on an authenticated connection (Discord closes 4005)");
             return;
         }
+        if (o == 2)
+            note_identify(r, now);
         if (sc->nrx == sc->caprx) {
             size_t ncap = sc->caprx ? sc->caprx * 2 : 8;
             struct rx *nr = realloc(sc->rx, ncap * sizeof *nr);
@@ -404,6 +459,7 @@ int mg_scenario_run_init(mg_scenario_run *r, mg_server *srv, const mg_scenario *
     r->awaiting = 1;
     r->ack_auto = 1;
     r->last_sent_seq = -1;
+    mg_scn_urls_init(r);
     mg_session_store_init(&r->store, 100000, UINT64_MAX);
     mg_transcript_init(&r->tr, t0, secrets);
     mg_transcript_add(&r->tr, t0, 0, "..", "scenario \"%s\" (%s)", sc->name, sc->path ? sc->path : "");
@@ -426,6 +482,8 @@ void mg_scenario_run_free(mg_scenario_run *r)
         free(sc);
     }
     free(r->conns);
+    free(r->acks);
+    mg_scn_urls_free(r);
     free(r->arrivals);
     free(r->seq_times);
     mg_session_store_free(&r->store);

@@ -37,6 +37,15 @@ typedef struct mg_scenario_run {
     } *seq_times;
     size_t nseq_times, capseq_times;
     int ack_auto;
+    uint32_t ack_delay_ms; /* ACKs go this long after the beat */
+    struct mg_pending_ack {
+        mg_scn_conn *sc;
+        uint64_t due;
+    } *acks;
+    size_t nacks, capacks;
+    uint64_t last_identify_at; /* 0: none yet */
+    char dead_url[128], downgraded_url[128]; /* see scenario_urls.c */
+    int decoy_fd;
     uint64_t *arrivals;
     size_t narrivals;
     int done, failed;

@@ -48,7 +48,7 @@ static int step_handshake(mg_scenario_run *r, const mg_step *st, uint64_t now)
         sc->identified = 1;
         if (st->flag) {
             if (op == 2)
-                mg_scn_send_ready(r, sc, st->guilds, st->size, NULL, now);
+                mg_scn_send_ready(r, sc, st->guilds, st->size, st->resume_url, NULL, now);
             else
                 mg_scn_answer_resume(r, sc, from < 0 ? 0 : from, now);
         }
@@ -63,6 +63,28 @@ static int step_handshake(mg_scenario_run *r, const mg_step *st, uint64_t now)
                      st->within_ms);
     int g = mg_scn_client_gone_fail(r, now, "the handshake");
     return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + st->within_ms) : g;
+}
+
+/* HELLO, count times interval_ms apart. A client that closes meanwhile
+ * ends the step early: a following expect_close judges the close. */
+static int step_hello(mg_scenario_run *r, const mg_step *st, uint64_t now)
+{
+    if (r->counter == 0 && mg_scn_need_cur(r, now) != RUN_DONE)
+        return RUN_FAIL;
+    mg_scn_conn *sc = r->cur;
+    while (r->counter < st->count) {
+        if (sc->gone || sc->close_code) {
+            mg_transcript_add(&r->tr, now, sc->num, "..", "client closed after %ld of %d HELLOs",
+                              r->counter, st->count);
+            return RUN_DONE;
+        }
+        if (r->counter > 0 && now < r->phase_at + st->interval_ms)
+            return mg_scn_wait_until(r, r->phase_at + st->interval_ms);
+        mg_scn_send_hello(r, sc, st->interval, now);
+        r->counter++;
+        r->phase_at = now;
+    }
+    return RUN_DONE;
 }
 
 static int step_send(mg_scenario_run *r, const mg_step *st, uint64_t now)
@@ -289,7 +311,7 @@ static int step_expect_session(mg_scenario_run *r, const mg_step *st, int want, 
                               (unsigned long long)waited);
             if (st->flag) {
                 if (want == 2)
-                    mg_scn_send_ready(r, sc, 0, 0, NULL, now);
+                    mg_scn_send_ready(r, sc, 0, 0, st->resume_url, NULL, now);
                 else
                     mg_scn_answer_resume(r, sc, from < 0 ? 0 : from, now);
             }
@@ -381,10 +403,7 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
     int num = sc ? sc->num : 0;
     switch (st->kind) {
     case MG_STEP_HELLO:
-        if (mg_scn_need_cur(r, now) != RUN_DONE)
-            return RUN_FAIL;
-        mg_scn_send_hello(r, sc, st->interval, now);
-        return RUN_DONE;
+        return step_hello(r, st, now);
     case MG_STEP_HANDSHAKE:
         return step_handshake(r, st, now);
     case MG_STEP_SEND:
@@ -394,7 +413,7 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
     case MG_STEP_READY:
         if (mg_scn_need_cur(r, now) != RUN_DONE)
             return RUN_FAIL;
-        mg_scn_send_ready(r, sc, st->guilds, st->size, st, now);
+        mg_scn_send_ready(r, sc, st->guilds, st->size, st->resume_url, st, now);
         return RUN_DONE;
     case MG_STEP_RECONNECT:
         if (mg_scn_need_cur(r, now) != RUN_DONE)
@@ -426,7 +445,12 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
         return RUN_DONE;
     case MG_STEP_ACK_MODE:
         r->ack_auto = st->flag;
-        mg_transcript_add(&r->tr, now, num, "..", "heartbeat ACKs: %s", st->flag ? "automatic" : "withheld");
+        r->ack_delay_ms = st->ms;
+        mg_transcript_add(&r->tr, now, num, "..", "heartbeat ACKs: %s", !st->flag ? "withheld"
+                                                                       : st->ms   ? "each after a delay"
+                                                                                  : "automatic");
+        if (st->ms)
+            mg_transcript_add(&r->tr, now, num, "..", "ACK delay %u ms", st->ms);
         return RUN_DONE;
     case MG_STEP_PING:
         return step_ping(r, st, now);
@@ -436,6 +460,11 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
         mg_transcript_add(&r->tr, now, num, "->", "CLOSE %d \"%s\"", st->code,
                           st->reason ? st->reason : mg_close_reason(st->code));
         mg_conn_close(sc->c, st->code, st->reason ? st->reason : mg_close_reason(st->code));
+        if (st->drop && sc->c) {
+            /* The close frame and the end of TCP arrive together. */
+            mg_transcript_add(&r->tr, now, num, "->", "TCP ended right after the close frame");
+            mg_conn_drop(sc->c);
+        }
         return RUN_DONE;
     case MG_STEP_DROP:
         if (sc && sc->c) {

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "default_mode.h"
 #include "rules.h"
@@ -24,6 +27,14 @@ void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, siz
             o.ping = (const uint8_t *)shape->ping;
             o.ping_len = (long)strlen(shape->ping);
         }
+    }
+    if (shape && shape->hold && sc->c && sc->c->fd >= 0) {
+        /* Linux's TCP_CORK holds what is written from now on until a drop
+         * ends TCP (or 200 ms pass): this payload, what follows and the
+         * FIN leave in one segment, as if written at once. */
+        int one = 1;
+        setsockopt(sc->c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+        mg_transcript_add(&r->tr, now, sc->num, "..", "TCP corked: what follows leaves together");
     }
     mg_transcript_payload(&r->tr, now, sc->num, "->", NULL, json, len);
     if (!sc->c || mg_conn_send_payload(sc->c, json, len, shape ? &o : NULL) != 0)
@@ -91,14 +102,17 @@ void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, co
     mg_buf_free(&p);
 }
 
-void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t size, const mg_step *shape,
-                       uint64_t now)
+void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t size, const char *resume_url,
+                       const mg_step *shape, uint64_t now)
 {
     if (mg_scn_new_session(r) != 0)
         return;
     mg_buf d = {0};
     int v = sc->up.version ? sc->up.version : 10;
-    if (mg_build_ready(&d, v, r->sess->id, r->srv->ws_url, guilds, 0, 1, size) == 0 && mg_buf_cstr(&d)) {
+    const char *url = mg_scn_resume_url(r, resume_url);
+    if (resume_url)
+        mg_transcript_add(&r->tr, now, sc->num, "..", "READY names %s (%s) as resume_gateway_url", url, resume_url);
+    if (mg_build_ready(&d, v, r->sess->id, url, guilds, 0, 1, size) == 0 && mg_buf_cstr(&d)) {
         mg_scn_send_dispatch(r, sc, "READY", (const char *)d.data, 0, shape, now);
         for (int i = 0; i < guilds; i++) {
             char g[256];

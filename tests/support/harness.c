@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include "etf.h"
 #include "testkit.h"
 
 #include <criterion/criterion.h>
@@ -119,6 +120,7 @@ void ts_free(ts *t)
     t->comp = DGW_COMPRESS_NONE;
     reset_compressor(t);
     for (size_t i = 0; i < t->nev; i++) {
+        free(t->ev[i].name);
         free(t->ev[i].data);
         free(t->ev[i].body);
         free(t->ev[i].headers);
@@ -137,8 +139,11 @@ static void record_event(ts *t, const dgw_event *e)
     r->type = e->type;
     r->op = e->op;
     r->seq = e->seq;
+    r->name = malloc(e->name_len + 1);
     if (e->name)
-        snprintf(r->name, sizeof r->name, "%s", e->name);
+        memcpy(r->name, e->name, e->name_len);
+    r->name[e->name_len] = '\0';
+    r->name_len = e->name_len;
     if (e->data) {
         r->data = malloc(e->data_len + 1);
         memcpy(r->data, e->data, e->data_len);
@@ -151,6 +156,7 @@ static void record_event(ts *t, const dgw_event *e)
     r->fatal = e->fatal;
     r->by_server = e->closed_by_server;
     r->close_code = e->close_code;
+    r->dropped = e->dropped;
     if (e->close_reason && e->close_reason_len < sizeof r->reason) {
         memcpy(r->reason, e->close_reason, e->close_reason_len);
         r->reason[e->close_reason_len] = '\0';
@@ -169,6 +175,27 @@ static void record_event(ts *t, const dgw_event *e)
         r->headers[e->http_headers_len] = '\0';
         r->headers_len = e->http_headers_len;
     }
+}
+
+/* An ETF frame the client sent, read back as JSON with the library's own
+ * decoder (the Erlang cross-check in test_etf.c vouches for both ways). */
+static void etf_to_json(ts_frame_out *f)
+{
+    dgw_mem m;
+    dgw_mem_init(&m, NULL);
+    dgw_etf_decoder d;
+    dgw_etf_decoder_init(&d, &m);
+    dgw_buf out = {0};
+    const char *why = NULL;
+    int r = dgw_etf_decode(&d, (const uint8_t *)f->payload, f->len, &out, 1 << 20, &why);
+    cr_assert_eq(r, DGW_OK, "client sent a binary frame that is not ETF: %s", why);
+    free(f->payload);
+    f->len = dgw_buf_live(&out);
+    f->payload = malloc(f->len + 1);
+    memcpy(f->payload, out.p + out.off, f->len);
+    f->payload[f->len] = '\0';
+    dgw_buf_free(&m, &out);
+    dgw_etf_decoder_free(&d);
 }
 
 /* Parses the client's masked frames out of t->wire. */
@@ -204,11 +231,14 @@ static void parse_client_frames(ts *t)
         cr_assert_lt(t->nout, TS_MAX_SENT);
         ts_frame_out *f = &t->out[t->nout++];
         f->opcode = p[0] & 0x0f;
-        f->len = (size_t)len;
+        f->len = f->wire_len = (size_t)len;
         f->payload = malloc(len + 1);
         for (size_t i = 0; i < len; i++)
             f->payload[i] = (char)(p[h + 4 + i] ^ mask[i % 4]);
         f->payload[len] = '\0';
+        f->etf = f->opcode == 2 && t->cfg.encoding == DGW_ENCODING_ETF;
+        if (f->etf)
+            etf_to_json(f);
         f->at = t->now;
         pos += h + 4 + len;
     }
@@ -240,6 +270,9 @@ void ts_collect(ts *t)
 
 void ts_start(ts *t)
 {
+    /* A new connection: ACKs on their way over the old one are lost. */
+    t->nack_due = 0;
+    t->beats_acked = ts_count_op(t, 1, 0);
     t->request[0] = '\0';
     t->wire_len = 0;
     reset_compressor(t);
@@ -311,6 +344,18 @@ size_t ts_frame(uint8_t *out, bool fin, uint8_t opcode, const void *p,
 size_t ts_compress(ts *t, const char *json, uint8_t **out)
 {
     size_t n = strlen(json);
+    uint8_t *etf = NULL;
+    if (t->cfg.encoding == DGW_ENCODING_ETF) {
+        /* As Discord sends it: atom keys, snowflakes as integers. */
+        size_t cap = 4 * n + 64, len;
+        etf = malloc(cap);
+        const char *why = NULL;
+        cr_assert_eq(dgw_etf_encode(json, n, DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS,
+                                    etf, cap, &len, &why),
+                     DGW_OK, "cannot encode the test payload as ETF: %s", why);
+        json = (const char *)etf;
+        n = len;
+    }
     if (t->comp == DGW_COMPRESS_ZLIB_STREAM) {
         z_stream *z = t->zdef;
         size_t cap = deflateBound(z, n) + 64;
@@ -320,6 +365,7 @@ size_t ts_compress(ts *t, const char *json, uint8_t **out)
         z->next_out = *out;
         z->avail_out = (uInt)cap;
         cr_assert_eq(deflate(z, Z_SYNC_FLUSH), Z_OK);
+        free(etf);
         return cap - z->avail_out;
     }
 #ifdef DGW_HAVE_ZSTD
@@ -333,19 +379,36 @@ size_t ts_compress(ts *t, const char *json, uint8_t **out)
             r = ZSTD_compressStream2(t->zstd, &ob, &in, ZSTD_e_flush);
             cr_assert(!ZSTD_isError(r));
         } while (r != 0);
+        free(etf);
         return ob.pos;
     }
 #endif
     *out = malloc(n + 1);
     memcpy(*out, json, n);
+    free(etf);
     return n;
+}
+
+void ts_send_zlib_payload(ts *t, const char *json, long cut)
+{
+    uLong n = (uLong)strlen(json);
+    uLongf cap = compressBound(n) + 16;
+    uint8_t *z = malloc(cap + 16);
+    cr_assert_eq(compress2(z, &cap, (const Bytef *)json, n, 6), Z_OK);
+    size_t len = cap;
+    if (cut > 0)
+        len -= (size_t)cut < len ? (size_t)cut : len;
+    for (long i = 0; i < -cut; i++)
+        z[len++] = (uint8_t)(0x5a + i);
+    ts_send_frame(t, true, 2, z, len);
+    free(z);
 }
 
 void ts_send_json_frag(ts *t, const char *json, size_t frag)
 {
     uint8_t *body;
     size_t n = ts_compress(t, json, &body);
-    uint8_t op = t->comp == DGW_COMPRESS_NONE ? 1 : 2;
+    uint8_t op = t->comp == DGW_COMPRESS_NONE && t->cfg.encoding != DGW_ENCODING_ETF ? 1 : 2;
     uint8_t *wire = malloc(n + 14 * (frag ? n / frag + 2 : 1));
     size_t w = 0;
     if (!frag || frag >= n) {
@@ -404,6 +467,14 @@ void ts_establish(ts *t, uint32_t interval)
     cr_assert_eq(dgw_conn_state(t->c), DGW_STATE_CONNECTED);
 }
 
+void ts_establish_stable(ts *t, uint32_t interval)
+{
+    ts_establish(t, interval);
+    ts_advance_acking(t, t->cfg.backoff_stable_ms ? t->cfg.backoff_stable_ms
+                                                  : 60000);
+    cr_assert_eq(dgw_conn_state(t->c), DGW_STATE_CONNECTED);
+}
+
 void ts_advance(ts *t, uint64_t ms)
 {
     uint64_t target = t->now + ms;
@@ -424,6 +495,12 @@ void ts_advance(ts *t, uint64_t ms)
     ts_collect(t);
 }
 
+/* Text frames, or under ETF binary ones: gateway payloads. */
+static bool payload_frame(const ts_frame_out *f)
+{
+    return f->opcode == 1 || f->etf;
+}
+
 static int op_of(const ts_frame_out *f)
 {
     const char *p = strstr(f->payload, "\"op\":");
@@ -434,7 +511,7 @@ size_t ts_count_op(const ts *t, int op, size_t from)
 {
     size_t n = 0;
     for (size_t i = from; i < t->nout; i++)
-        if (t->out[i].opcode == 1 && op_of(&t->out[i]) == op)
+        if (payload_frame(&t->out[i]) && op_of(&t->out[i]) == op)
             n++;
     return n;
 }
@@ -442,7 +519,7 @@ size_t ts_count_op(const ts *t, int op, size_t from)
 const ts_frame_out *ts_last_op(const ts *t, int op)
 {
     for (size_t i = t->nout; i-- > 0;)
-        if (t->out[i].opcode == 1 && op_of(&t->out[i]) == op)
+        if (payload_frame(&t->out[i]) && op_of(&t->out[i]) == op)
             return &t->out[i];
     return NULL;
 }
@@ -505,33 +582,55 @@ void ts_server_close(ts *t, uint16_t code, const char *reason)
     ts_send_frame(t, true, 8, p, n);
 }
 
+/* Schedules an ACK for every beat not answered yet, rtt_ms after it left. */
+static void note_beats(ts *t)
+{
+    for (size_t i = 0, n = 0; i < t->nout; i++) {
+        if (ts_op_of(&t->out[i]) != 1)
+            continue;
+        if (n++ < t->beats_acked)
+            continue;
+        cr_assert_lt(t->nack_due, sizeof t->ack_due / sizeof t->ack_due[0]);
+        t->ack_due[t->nack_due++] = t->out[i].at + t->rtt_ms;
+        t->beats_acked++;
+    }
+}
+
+static void deliver_acks(ts *t)
+{
+    size_t k = 0;
+    while (k < t->nack_due && t->ack_due[k] <= t->now)
+        k++;
+    memmove(t->ack_due, t->ack_due + k, (t->nack_due - k) * sizeof *t->ack_due);
+    t->nack_due -= k;
+    for (; k > 0; k--)
+        if (dgw_conn_state(t->c) != DGW_STATE_CLOSED)
+            ts_send_json(t, "{\"op\":11}");
+}
+
 void ts_advance_acking(ts *t, uint64_t ms)
 {
     uint64_t target = t->now + ms;
-    size_t beats = ts_count_op(t, 1, 0);
     for (int guard = 0; guard < 10000000; guard++) {
+        note_beats(t);
+        deliver_acks(t);
+        note_beats(t);
         uint64_t next = dgw_conn_next_timeout(t->c);
-        if (next == DGW_NO_TIMEOUT || next > target)
+        if (t->nack_due && t->ack_due[0] < next)
+            next = t->ack_due[0];
+        if (next == DGW_NO_TIMEOUT || next > target ||
+            dgw_conn_state(t->c) == DGW_STATE_CLOSED)
             break;
         if (next > t->now)
             t->now = next;
         dgw_conn_handle_timeout(t->c, t->now);
         ts_collect(t);
-        size_t b = ts_count_op(t, 1, 0);
-        if (b != beats) {
-            beats = b;
-            if (dgw_conn_state(t->c) != DGW_STATE_CLOSED)
-                ts_send_json(t, "{\"op\":11}");
-        }
-        if (dgw_conn_state(t->c) == DGW_STATE_CLOSED)
-            break;
     }
     t->now = target;
     dgw_conn_handle_timeout(t->c, t->now);
     ts_collect(t);
-    if (ts_count_op(t, 1, 0) != beats &&
-        dgw_conn_state(t->c) != DGW_STATE_CLOSED)
-        ts_send_json(t, "{\"op\":11}");
+    note_beats(t);
+    deliver_acks(t);
 }
 
 size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from)
@@ -545,7 +644,7 @@ size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from)
 
 int ts_op_of(const ts_frame_out *f)
 {
-    return f && f->opcode == 1 ? op_of(f) : -1;
+    return f && payload_frame(f) ? op_of(f) : -1;
 }
 
 long ts_find_event(const ts *t, dgw_event_type type, size_t from)

@@ -22,12 +22,14 @@ typedef struct ts_event {
     dgw_event_type type;
     int op;
     int64_t seq;
-    char name[64];
+    char *name;             /* copy of the name ("" when none) */
+    size_t name_len;
     char *data;             /* copy of d (NUL-terminated) */
     size_t data_len;
     uint32_t interval, latency;
     bool resumable, fatal, by_server;
     uint16_t close_code;
+    uint32_t dropped;       /* COMMANDS_DROPPED */
     dgw_err error;
     int http_status;
     char *body;
@@ -38,8 +40,11 @@ typedef struct ts_event {
 
 typedef struct ts_frame_out {
     uint8_t opcode;
-    char *payload;          /* unmasked, NUL-terminated */
+    char *payload;          /* unmasked, NUL-terminated; under ETF the
+                               binary frame rendered as JSON text */
     size_t len;
+    size_t wire_len;        /* the frame's payload bytes as sent */
+    bool etf;               /* a binary frame holding an ETF payload */
     uint64_t at;            /* harness time when it was written */
 } ts_frame_out;
 
@@ -61,6 +66,12 @@ typedef struct ts {
     long last_recv;         /* dgw_conn_recv's last negative result, or 0 */
     /* counting allocator */
     size_t alloc_now, alloc_peak, alloc_calls;
+    /* ts_advance_acking(): the server's ACK comes this long after each
+     * beat (0: at once), so timing races between beats and ACKs show. */
+    uint64_t rtt_ms;
+    uint64_t ack_due[64];   /* ACKs on their way, in order */
+    size_t nack_due;
+    size_t beats_acked;     /* client beats the server has answered */
     long fail_after;        /* fail the Nth allocation (-1: never) */
     dgw_allocator allocator;
 } ts;
@@ -92,14 +103,24 @@ size_t ts_frame(uint8_t *out, bool fin, uint8_t opcode, const void *p,
  * frag bytes (0: one frame). */
 void ts_send_json_frag(ts *t, const char *json, size_t frag);
 void ts_send_json(ts *t, const char *json);
-/* The compressed bytes of a payload for this connection's stream. */
+/* The wire bytes of a payload for this connection: ETF-encoded (as
+ * Discord sends it) when cfg.encoding is ETF, then compressed with the
+ * transport's stream. */
 size_t ts_compress(ts *t, const char *json, uint8_t **out);
+/* Sends one payload as a binary message holding one whole zlib stream
+ * (payload compression), or with trailing/missing bytes to test errors:
+ * cut bytes off the end (cut > 0) or append junk (cut < 0). */
+void ts_send_zlib_payload(ts *t, const char *json, long cut);
 
 void ts_hello(ts *t, uint32_t interval);
 void ts_ready(ts *t, const char *session_id, const char *resume_url);
 void ts_dispatch(ts *t, int64_t seq, const char *name, const char *d);
 /* connect + HELLO + READY (session "sess-1", seq 1). */
 void ts_establish(ts *t, uint32_t interval);
+
+/* ts_establish(), then a minute of acknowledged heartbeats: a session up
+ * long enough (backoff_stable_ms) that its loss is retried at once. */
+void ts_establish_stable(ts *t, uint32_t interval);
 
 /* Moves time forward, running every deadline on the way. */
 void ts_advance(ts *t, uint64_t ms);
@@ -120,8 +141,8 @@ size_t ts_count_events(const ts *t, dgw_event_type type);
 void ts_send_frame(ts *t, bool fin, uint8_t opcode, const void *p, size_t n);
 /* Sends a close frame from the server: code 0 means an empty payload. */
 void ts_server_close(ts *t, uint16_t code, const char *reason);
-/* Like ts_advance(), but answers every heartbeat the client sends with an
- * ACK at the time it was sent. */
+/* Like ts_advance(), but answers every heartbeat the client has sent (also
+ * before the call) with an ACK t->rtt_ms after it was sent. */
 void ts_advance_acking(ts *t, uint64_t ms);
 /* Count of client frames with this WebSocket opcode since index `from`. */
 size_t ts_count_opcode(const ts *t, uint8_t opcode, size_t from);

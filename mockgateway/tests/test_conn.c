@@ -181,3 +181,18 @@ Test(conn, a_client_that_reads_nothing_for_10_s_is_cut)
     cr_assert(c->dead && c->server_fault);
     mg_memio_free(&m);
 }
+
+/* A scenario's close step with drop: the close frame, then FIN right
+ * behind it; from a timer, outside any wslay callback. */
+Test(conn, close_then_drop_sends_the_close_frame_before_fin)
+{
+    mg_memio m;
+    mg_conn *c = open_conn(&m);
+    mg_conn_close(c, 4004, "Authentication failed.");
+    mg_conn_drop(c);
+    mg_server_step(&srv, 0);
+    static const uint8_t close4004[] = {0x88, 0x18, 0x0f, 0xa4};
+    cr_assert_not_null(memmem(m.out.data, m.out.len, close4004, sizeof close4004), "the close frame went out");
+    cr_assert(m.shut_write, "then FIN");
+    mg_memio_free(&m);
+}

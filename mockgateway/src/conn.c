@@ -354,7 +354,9 @@ void mg_conn_pump(mg_conn *c)
         int progress;
         do {
             progress = mg_conn_io_step(c);
-            if (!c->dead && c->ws && (c->state == MG_CONN_WS || c->state == MG_CONN_CLOSING))
+            /* A close decided just before a drop (FLUSH) still goes out
+             * first: a scenario's close with drop. */
+            if (!c->dead && c->ws && (c->state == MG_CONN_WS || c->state == MG_CONN_CLOSING || c->close_code))
                 progress |= mg_conn_ws_progress(c);
         } while (progress && !c->dead);
         if (!c->dead && c->state == MG_CONN_FLUSH && mg_conn_out_drained(c)) {

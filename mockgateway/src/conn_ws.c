@@ -165,9 +165,10 @@ int mg_conn_ws_progress(mg_conn *c)
     if (!c->ws || c->dead || c->in_wslay)
         return 0;
     int moved = 0;
+    int reading = c->state == MG_CONN_WS || c->state == MG_CONN_CLOSING;
     /* While output waits over its high-water mark nothing new is parsed:
      * what the client sends (pings) could only add to it. */
-    if (!c->close_code && wslay_event_want_read(c->ws) && mg_buf_avail(&c->wsin) > 0 &&
+    if (reading && !c->close_code && wslay_event_want_read(c->ws) && mg_buf_avail(&c->wsin) > 0 &&
         mg_buf_avail(&c->out) < MG_OUTPUT_HIGH_WATER) {
         size_t before = mg_buf_avail(&c->wsin);
         c->in_wslay = 1;

@@ -123,7 +123,7 @@ static void on_resume(mg_default_mode *m, dm_conn *dc, const cJSON *d)
         return;
     }
     const char *tok = mg_token_bare(token->valuestring);
-    if (!mg_token_accepted(tok, m->cfg.tokens)) {
+    if (!mg_token_accepted(token->valuestring, m->cfg.tokens)) {
         close_with(m, dc, MG_CLOSE_AUTH_FAILED);
         return;
     }

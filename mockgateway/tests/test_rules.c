@@ -136,6 +136,8 @@ Test(identify, token_with_a_suffix_is_4004)
     cr_assert_eq(identify("{\"token\":\"Bot test-tokenx\",\"intents\":1," PROPS "}", &all_granted), 4004);
     cr_assert_eq(identify("{\"token\":\"test-toke\",\"intents\":1," PROPS "}", &all_granted), 4004);
     cr_assert_eq(identify("{\"token\":\"Bot \",\"intents\":1," PROPS "}", &all_granted), 4004);
+    cr_assert_eq(identify("{\"token\":\"Bot Bot test-token\",\"intents\":1," PROPS "}", &all_granted), 4004,
+                 "one \"Bot \" prefix at most");
 }
 
 Test(ratelimit, allows_120_then_refuses_until_the_window_slides)

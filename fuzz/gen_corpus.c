@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
+#include "fuzz_mg_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -531,6 +532,113 @@ static void gen_conn(void)
     save("fuzz_conn", "close-echo", &o);
 }
 
+/* Scripts for the connection part of fuzz_mg_request (fuzz_mg_request.h):
+ * byte 0 picks a canned upgrade, the rest are operations. */
+static void put_op(out *o, unsigned op, unsigned arg)
+{
+    put8(o, op);
+    put8(o, arg);
+}
+
+static void mg_frame(out *o, unsigned first, const char *payload, size_t n)
+{
+    put8(o, FZ_MG_FRAME);
+    put8(o, first);
+    put8(o, (unsigned)n);
+    put(o, payload, n);
+}
+
+static void gen_mg_connection(void)
+{
+    out o = {0};
+    /* Issue 12's crash: a message the server closes on (wrong token, 4004)
+     * and 6 KiB more in the same read. */
+    put8(&o, 0x00);
+    put_op(&o, FZ_MG_PAYLOAD, 2);
+    put_op(&o, FZ_MG_REPEAT, 255);
+    put8(&o, FZ_MG_DELIVER);
+    put_op(&o, FZ_MG_TURNS, 63);
+    save("fuzz_mg_request", "close-then-more-in-one-read", &o);
+
+    /* The same with the 121st command (4008), 8-byte reads. */
+    o = (out){0};
+    put8(&o, 0x30);
+    put_op(&o, FZ_MG_PAYLOAD, 1);
+    put8(&o, FZ_MG_DELIVER);
+    put_op(&o, FZ_MG_REPEAT, 200);
+    put8(&o, FZ_MG_DELIVER);
+    put_op(&o, FZ_MG_TURNS, 40);
+    save("fuzz_mg_request", "rate-limit-then-more", &o);
+
+    /* A session: IDENTIFY, presence, member request, heartbeats, a RESUME
+     * on the same connection (4005), zlib-stream. */
+    o = (out){0};
+    put8(&o, 0x01);
+    static const unsigned session[] = {1, 0, 5, 9, 0, 4}; /* indices into FZ_MG_PAYLOADS */
+    for (size_t k = 0; k < sizeof session / sizeof *session; k++)
+        put_op(&o, FZ_MG_PAYLOAD, session[k]);
+    put8(&o, FZ_MG_DELIVER);
+    save("fuzz_mg_request", "session-zlib", &o);
+
+    /* Floods the rate limit does not count: pongs, then a text message
+     * that never ends (empty continuations). */
+    o = (out){0};
+    put8(&o, 0x00);
+    for (int i = 0; i < 300; i++)
+        mg_frame(&o, 0x8a, NULL, 0);
+    put8(&o, FZ_MG_DELIVER);
+    mg_frame(&o, 0x01, NULL, 0);
+    for (int i = 0; i < 300; i++)
+        mg_frame(&o, 0x00, NULL, 0);
+    put8(&o, FZ_MG_DELIVER);
+    put_op(&o, FZ_MG_TURNS, 63);
+    save("fuzz_mg_request", "pong-and-continuation-flood", &o);
+
+    /* Pings while the client reads nothing. */
+    o = (out){0};
+    put8(&o, 0x00);
+    put_op(&o, FZ_MG_WINDOW, 0);
+    static const char ping[125] = "ping";
+    for (int i = 0; i < 200; i++)
+        mg_frame(&o, 0x89, ping, sizeof ping);
+    put8(&o, FZ_MG_DELIVER);
+    put_op(&o, FZ_MG_TURNS, 63);
+    put_op(&o, FZ_MG_WINDOW, 1);
+    put_op(&o, FZ_MG_TURNS, 10);
+    save("fuzz_mg_request", "pings-unread", &o);
+
+    /* Headers wslay would meet with an abort: a 1-byte close payload, a
+     * fragmented ping, a length not in its shortest form, a 2^63 length. */
+    static const uint8_t bad[][14] = {
+        {0x88, 0x81, 1, 2, 3, 4, 0x02},
+        {0x09, 0x80, 1, 2, 3, 4},
+        {0x81, 0xfe, 0x00, 0x05, 1, 2, 3, 4},
+        {0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4},
+    };
+    static const size_t badlen[] = {7, 6, 8, 14};
+    for (size_t i = 0; i < 4; i++) {
+        o = (out){0};
+        put8(&o, 0x40);
+        put_op(&o, FZ_MG_PAYLOAD, 0);
+        put_op(&o, FZ_MG_RAW, (unsigned)badlen[i]);
+        put(&o, bad[i], badlen[i]);
+        put_op(&o, FZ_MG_REPEAT, 20);
+        put8(&o, FZ_MG_DELIVER);
+        char name[32];
+        snprintf(name, sizeof name, "broken-header-%zu", i);
+        save("fuzz_mg_request", name, &o);
+    }
+
+    /* The client's close with a reason, then EOF mid-frame. */
+    o = (out){0};
+    put8(&o, 0x00);
+    mg_frame(&o, 0x88, "\x03\xe8" "bye", 5);
+    put_op(&o, FZ_MG_RAW, 3);
+    put(&o, "\x81\xfe\x10", 3); /* a header announcing 4096 bytes, and no more */
+    put8(&o, FZ_MG_EOF);
+    save("fuzz_mg_request", "close-then-eof", &o);
+}
+
 /* Requests for the mock gateway's HTTP parser: libdgw's real upgrade
  * requests, the REST call discord.js makes, and broken ones. */
 static void gen_mg_request(void)
@@ -577,6 +685,7 @@ static void gen_mg_request(void)
         snprintf(name, sizeof name, "req-%zu", i);
         save("fuzz_mg_request", name, &o);
     }
+    gen_mg_connection();
 }
 
 int main(int argc, char **argv)

@@ -75,8 +75,7 @@ static void dispatch(mg_default_mode *m, dm_conn *dc, const char *t, const char 
 
 static void start_session(mg_default_mode *m, dm_conn *dc, const mg_identify_info *info)
 {
-    const char *tok = strncmp(info->token, "Bot ", 4) == 0 ? info->token + 4 : info->token;
-    dc->session = mg_session_create(&m->sessions, tok, info->shard_id, info->shard_count);
+    dc->session = mg_session_create(&m->sessions, mg_token_bare(info->token), info->shard_id, info->shard_count);
     if (!dc->session) {
         close_with(m, dc, MG_CLOSE_UNKNOWN_ERROR);
         return;
@@ -123,12 +122,8 @@ static void on_resume(mg_default_mode *m, dm_conn *dc, const cJSON *d)
         close_with(m, dc, MG_CLOSE_DECODE_ERROR);
         return;
     }
-    const char *tok = strncmp(token->valuestring, "Bot ", 4) == 0 ? token->valuestring + 4 : token->valuestring;
-    int token_ok = 0;
-    for (const char *const *p = m->cfg.tokens; p && *p; p++)
-        if (strcmp(*p, tok) == 0)
-            token_ok = 1;
-    if (!token_ok) {
+    const char *tok = mg_token_bare(token->valuestring);
+    if (!mg_token_accepted(token->valuestring, m->cfg.tokens)) {
         close_with(m, dc, MG_CLOSE_AUTH_FAILED);
         return;
     }

@@ -48,11 +48,16 @@ static int parse_listen(const char *spec, char *host, size_t hostlen, int *port)
     return 0;
 }
 
-int mg_server_init(mg_server *s, const mg_server_config *cfg, char *err, size_t errlen)
+void mg_server_init_detached(mg_server *s, const mg_server_config *cfg)
 {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     s->epfd = s->lfd = s->sigfd = -1;
+}
+
+int mg_server_init(mg_server *s, const mg_server_config *cfg, char *err, size_t errlen)
+{
+    mg_server_init_detached(s, cfg);
     raise_nofile(&s->cfg.log);
     int port;
     if (parse_listen(cfg->listen, s->host, sizeof s->host, &port) != 0) {
@@ -139,45 +144,57 @@ void mg_server_unwatch_fd(mg_server *s, int fd)
     }
 }
 
+mg_conn *mg_server_add_conn(mg_server *s, int fd, const mg_conn_io *io, void *io_arg, const char *peer)
+{
+    if (s->nconns == s->capconns) {
+        size_t ncap = s->capconns ? s->capconns * 2 : 64;
+        mg_conn **nc = realloc(s->conns, ncap * sizeof *nc);
+        if (!nc)
+            return NULL;
+        s->conns = nc;
+        s->capconns = ncap;
+    }
+    mg_conn *c = mg_conn_new(s, fd, io, peer);
+    if (!c)
+        return NULL;
+    c->io_arg = io_arg;
+    c->slot = s->nconns;
+    s->conns[s->nconns++] = c;
+    if (fd >= 0 && s->epfd >= 0) {
+        /* Connections are freed only in reap(), after a batch of events,
+         * so a pointer in the event data never dangles. Edge-triggered:
+         * a connection that stops before EAGAIN (its budget) is put on the
+         * ready list, since no new event would come for what is left. */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            mg_conn_fail(c, "epoll_ctl failed");
+            return c;
+        }
+    }
+    MG_DEBUG(&s->cfg.log, "conn %llu: accepted from %s", (unsigned long long)c->id, peer);
+    mg_conn_pump(c);
+    return c;
+}
+
 static void add_conn(mg_server *s, int fd, const struct sockaddr_in *sa)
 {
     char peer[64], ip[INET_ADDRSTRLEN] = "?";
     inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip);
     snprintf(peer, sizeof peer, "%s:%d", ip, ntohs(sa->sin_port));
-    if (s->nconns == s->capconns) {
-        size_t ncap = s->capconns ? s->capconns * 2 : 64;
-        mg_conn **nc = realloc(s->conns, ncap * sizeof *nc);
-        if (!nc) {
-            close(fd);
-            return;
-        }
-        s->conns = nc;
-        s->capconns = ncap;
-    }
-    mg_conn *c = mg_conn_new(s, fd, peer);
-    if (!c) {
-        MG_ERR(&s->cfg.log, "out of memory for a connection from %s", peer);
-        close(fd);
-        return;
-    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->slot = s->nconns;
-    s->conns[s->nconns++] = c;
-    /* Connections are freed only in reap(), after a batch of events, so a
-     * pointer in the event data never dangles. */
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        mg_conn_fail(c, "epoll_ctl failed");
-        return;
+    if (!mg_server_add_conn(s, fd, NULL, NULL, peer)) {
+        MG_ERR(&s->cfg.log, "out of memory for a connection from %s", peer);
+        close(fd);
     }
-    MG_DEBUG(&s->cfg.log, "conn %llu: accepted from %s", (unsigned long long)c->id, peer);
-    mg_conn_pump(c);
 }
 
-static void accept_all(mg_server *s)
+/* Accepts up to MG_TURN_ACCEPTS connections; the listening socket stays
+ * readable (level-triggered) while more wait, so the next turn takes them:
+ * a flood of connects cannot hold the loop. */
+static void accept_some(mg_server *s)
 {
-    for (;;) {
+    for (unsigned n = 0; n < MG_TURN_ACCEPTS; n++) {
         struct sockaddr_in sa;
         socklen_t sl = sizeof sa;
         int fd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -202,6 +219,12 @@ static void accept_all(mg_server *s)
 
 static void reap(mg_server *s)
 {
+    for (size_t i = 0; i < s->nready;) {
+        if (s->ready[i]->dead)
+            s->ready[i] = s->ready[--s->nready];
+        else
+            i++;
+    }
     for (size_t i = 0; i < s->nconns;) {
         mg_conn *c = s->conns[i];
         if (!c->dead) {
@@ -214,21 +237,38 @@ static void reap(mg_server *s)
     }
 }
 
+/* Pumps up to MG_TURN_READY connections from the head of the ready list;
+ * those that run out of budget again go back at its tail. */
+static void run_ready(mg_server *s)
+{
+    size_t n = s->nready < MG_TURN_READY ? s->nready : MG_TURN_READY;
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        mg_conn *c = s->ready[i];
+        c->scheduled = 0;
+        mg_conn_pump(c);
+    }
+    memmove(s->ready, s->ready + n, (s->nready - n) * sizeof *s->ready);
+    s->nready -= n;
+}
+
 void mg_server_step(mg_server *s, int max_wait_ms)
 {
     uint64_t now = mg_now_ms();
-    int timeout = max_wait_ms;
+    int timeout = s->nready ? 0 : max_wait_ms;
     if (s->wake_at) {
         long d = s->wake_at > now ? (long)(s->wake_at - now) : 0;
         if (d < timeout)
             timeout = (int)d;
     }
-    struct epoll_event evs[256];
-    int n = epoll_wait(s->epfd, evs, 256, timeout);
+    s->turn++;
+    struct epoll_event evs[MG_TURN_EVENTS];
+    int n = s->epfd >= 0 ? epoll_wait(s->epfd, evs, MG_TURN_EVENTS, timeout) : 0;
     for (int i = 0; i < n; i++) {
         uint64_t tag = evs[i].data.u64;
         if (tag == TAG_LISTEN) {
-            accept_all(s);
+            accept_some(s);
         } else if (tag == TAG_SIGNAL) {
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -261,6 +301,7 @@ void mg_server_step(mg_server *s, int max_wait_ms)
     }
     if (s->ops && s->ops->on_tick)
         s->ops->on_tick(s->app, now);
+    run_ready(s);
     reap(s);
 }
 
@@ -283,6 +324,9 @@ void mg_server_free(mg_server *s)
     mg_server_close_all(s);
     free(s->conns);
     s->conns = NULL;
+    free(s->ready);
+    s->ready = NULL;
+    s->nready = s->capready = 0;
     if (s->lfd >= 0)
         close(s->lfd);
     if (s->sigfd >= 0)

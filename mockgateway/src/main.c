@@ -23,6 +23,7 @@ static int serve(const mg_options *o)
         .log = {.level = o->log_level},
         .secrets = o->tokens,
         .upgrade_timeout_ms = o->upgrade_timeout_ms,
+        .max_total_output = o->max_total_output,
     };
     if (mg_server_init(&srv, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "mockgateway: %s\n", err);

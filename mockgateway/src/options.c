@@ -22,6 +22,8 @@ void mg_options_usage(FILE *f)
             "  --granted-intents MASK      privileged intents the bot has (default 33026: all)\n"
             "  --log-level LEVEL           error|warn|info|debug (default info)\n"
             "  --upgrade-timeout MS        close connections that send no request (default 10000)\n"
+            "  --max-output MIB            output queued for all clients together before the\n"
+            "                              connection with the largest backlog is cut (default 256)\n"
             "  --scenario FILE|DIR         run scenarios against outside clients instead of the\n"
             "                              default mode (repeatable); exit 0 only if all pass\n"
             "  --junit FILE                with --scenario: write JUnit XML\n"
@@ -63,7 +65,8 @@ int mg_options_parse(int argc, char **argv, mg_options *o, char *err, size_t err
         }
         static const char *const with_value[] = {"--listen", "--cert", "--key", "--heartbeat-interval", "--token",
                                                   "--guilds", "--message-rate", "--granted-intents", "--log-level",
-                                                  "--scenario", "--junit", "--transcript-dir", "--upgrade-timeout"};
+                                                  "--scenario", "--junit", "--transcript-dir", "--upgrade-timeout",
+                                                  "--max-output"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(a, with_value[k]);
@@ -129,6 +132,12 @@ int mg_options_parse(int argc, char **argv, mg_options *o, char *err, size_t err
                 return -1;
             }
             o->upgrade_timeout_ms = (uint32_t)num;
+        } else if (!strcmp(a, "--max-output")) {
+            if (parse_num(v, 1, 65536, &num) != 0) {
+                snprintf(err, errlen, "--max-output: want 1..65536 MiB, got %s", v);
+                return -1;
+            }
+            o->max_total_output = (size_t)num << 20;
         } else if (!strcmp(a, "--junit")) {
             o->junit = v;
         } else if (!strcmp(a, "--transcript-dir")) {

@@ -24,6 +24,7 @@ typedef struct mg_options {
     int nscenarios;
     const char *junit, *transcript_dir;
     uint32_t upgrade_timeout_ms;
+    size_t max_total_output; /* bytes; 0: the server's default */
     int help;
 } mg_options;
 

@@ -25,12 +25,76 @@ const char *mg_close_reason(int code)
     }
 }
 
+static int json_space(unsigned char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+
+/* What cJSON lets through: raw control characters (it even skips NUL as
+ * whitespace) and escapes that decode to NUL. */
+static const char *json_text_fault(const char *b, size_t n)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        if (!in_string) {
+            if (ch == '"')
+                in_string = 1;
+            else if (ch < 0x20 && !json_space(ch))
+                return "a control character outside a string";
+            continue;
+        }
+        if (ch < 0x20)
+            return "a raw control character in a string";
+        if (ch == '"') {
+            in_string = 0;
+        } else if (ch == '\\') {
+            if (n - i > 5 && memcmp(b + i + 1, "u0000", 5) == 0)
+                return "a string holding U+0000";
+            i++; /* the escaped character */
+        }
+    }
+    return NULL;
+}
+
+cJSON *mg_json_parse_strict(const char *buf, size_t len, const char **why)
+{
+    const char *fault = json_text_fault(buf, len);
+    if (fault) {
+        *why = fault;
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        *why = "not JSON";
+        return NULL;
+    }
+    for (size_t i = (size_t)(end - buf); i < len; i++) {
+        if (!json_space((unsigned char)buf[i])) {
+            cJSON_Delete(root);
+            *why = "bytes after the JSON value";
+            return NULL;
+        }
+    }
+    return root;
+}
+
+const char *mg_token_bare(const char *token) { return strncmp(token, "Bot ", 4) == 0 ? token + 4 : token; }
+
+int mg_token_accepted(const char *token, const char *const *accepted)
+{
+    const char *t = mg_token_bare(token);
+    for (const char *const *p = accepted; p && *p; p++)
+        if (strcmp(*p, t) == 0)
+            return 1;
+    return 0;
+}
+
 int mg_payload_decode(const char *buf, size_t len, mg_payload *out)
 {
     memset(out, 0, sizeof *out);
     if (len > MG_MAX_PAYLOAD)
         return MG_CLOSE_DECODE_ERROR;
-    cJSON *root = cJSON_ParseWithLength(buf, len);
+    const char *why;
+    cJSON *root = mg_json_parse_strict(buf, len, &why);
     if (!root)
         return MG_CLOSE_DECODE_ERROR;
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "op");
@@ -79,14 +143,7 @@ int mg_identify_check(const cJSON *d, const mg_identify_policy *pol, mg_identify
             return MG_CLOSE_DECODE_ERROR;
     snprintf(out->token, sizeof out->token, "%s", token->valuestring);
     /* Discord accepts "Bot <token>" here as well as the bare token. */
-    const char *t = token->valuestring;
-    if (strncmp(t, "Bot ", 4) == 0)
-        t += 4;
-    int ok = 0;
-    for (const char *const *p = pol->tokens; p && *p; p++)
-        if (strcmp(*p, t) == 0)
-            ok = 1;
-    if (!ok)
+    if (!mg_token_accepted(token->valuestring, pol->tokens))
         return MG_CLOSE_AUTH_FAILED;
     const cJSON *shard = cJSON_GetObjectItemCaseSensitive(d, "shard");
     if (shard) {

@@ -34,14 +34,28 @@ enum {
 /* Human text for a close code ("" when unknown). */
 const char *mg_close_reason(int code);
 
+/* Parses one JSON text strictly where cJSON is lenient: nothing but JSON
+ * whitespace after the value, no raw control characters, and no U+0000 in
+ * a string (every check compares C strings, which end there:
+ * "test-token\u0000x" compared equal to "test-token"). Returns the tree
+ * (free with cJSON_Delete), or NULL with a reason in *why. */
+cJSON *mg_json_parse_strict(const char *buf, size_t len, const char **why);
+
+/* A token as the gateway compares it: without its optional "Bot " prefix. */
+const char *mg_token_bare(const char *token);
+/* Whether token (bare or "Bot ...") is one of the NULL-terminated accepted
+ * tokens; whole strings are compared (strict parsing rules out NULs). */
+int mg_token_accepted(const char *token, const char *const *accepted);
+
 typedef struct mg_payload {
     cJSON *root; /* owned: free with mg_payload_free */
     int op;
     const cJSON *d; /* may be NULL */
 } mg_payload;
 
-/* Parses a client payload: size cap, JSON object, integer "op". Returns 0,
- * or 4002 (too big, not JSON, no op). out->root is set only on success. */
+/* Parses a client payload: size cap, strict JSON (mg_json_parse_strict),
+ * an object with an integer "op". Returns 0, or 4002 (too big, not JSON,
+ * no op). out->root is set only on success. */
 int mg_payload_decode(const char *buf, size_t len, mg_payload *out);
 void mg_payload_free(mg_payload *p);
 

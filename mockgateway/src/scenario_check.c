@@ -113,10 +113,7 @@ int mg_scn_check_identify(mg_scenario_run *r, const cJSON *p, const mg_check *ex
         return mg_scn_failf(r, now, "IDENTIFY d must be an object (PROTOCOL.md 3.3)");
     if (!cJSON_IsString(tok))
         return mg_scn_failf(r, now, "IDENTIFY d.token: expected a string, got %s", type_name(tok));
-    const char *t = tok->valuestring;
-    if (strncmp(t, "Bot ", 4) == 0)
-        t += 4;
-    if (strcmp(t, r->token) != 0)
+    if (strcmp(mg_token_bare(tok->valuestring), r->token) != 0)
         return mg_scn_failf(r, now, "IDENTIFY d.token is not the token the client was given (DISCORD_TOKEN)");
     static const char *const props[] = {"/d/properties/os", "/d/properties/browser", "/d/properties/device"};
     for (int i = 0; i < 3; i++) {
@@ -139,8 +136,7 @@ int mg_scn_check_resume(mg_scenario_run *r, const cJSON *p, const mg_check *extr
     const cJSON *tok = mg_json_pointer(p, "/d/token");
     const cJSON *sid = mg_json_pointer(p, "/d/session_id");
     const cJSON *seq = mg_json_pointer(p, "/d/seq");
-    if (!cJSON_IsString(tok) || strcmp(strncmp(tok->valuestring, "Bot ", 4) ? tok->valuestring : tok->valuestring + 4,
-                                       r->token) != 0)
+    if (!cJSON_IsString(tok) || strcmp(mg_token_bare(tok->valuestring), r->token) != 0)
         return mg_scn_failf(r, now, "RESUME d.token must be the client's token (PROTOCOL.md 2, op 6)");
     if (!r->sess)
         return mg_scn_failf(r, now, "the client sent RESUME but this scenario never gave it a session");

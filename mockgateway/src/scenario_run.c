@@ -335,8 +335,13 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
         mg_scn_failf(r, now, "the client sent a %zu-byte payload; the limit is 4096 (PROTOCOL.md 2)", len);
         return;
     }
-    cJSON *j = cJSON_ParseWithLength((const char *)data, len);
-    const cJSON *op = j ? cJSON_GetObjectItemCaseSensitive(j, "op") : NULL;
+    const char *why = NULL;
+    cJSON *j = mg_json_parse_strict((const char *)data, len, &why);
+    if (!j) {
+        mg_scn_failf(r, now, "the client sent a payload that is not one JSON text: %s (PROTOCOL.md 2)", why);
+        return;
+    }
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(j, "op");
     if (!cJSON_IsObject(j) || !cJSON_IsNumber(op)) {
         cJSON_Delete(j);
         mg_scn_failf(r, now, "the client sent a payload that is not a JSON object with an integer op (PROTOCOL.md 2)");

@@ -21,12 +21,50 @@
 #define MG_UPGRADE_TIMEOUT_MS 10000u /* a client that sends no request */
 #define MG_CLOSE_TIMEOUT_MS 3000u    /* waiting for the client's close frame */
 #define MG_LINGER_TIMEOUT_MS 2000u   /* waiting for EOF after our FIN */
-#define MG_MAX_MESSAGE (1u << 20)    /* client message cap, else close 1009 */
-#define MG_MAX_PENDING_INPUT (2u << 20)
+
+/* What one client may cost the server (README.md, "Hostile clients"). */
+/* Work per connection per loop turn; then the others get theirs, and the
+ * connection resumes on the next turn (epoll is edge-triggered, so it is
+ * put on the ready list rather than waiting for a new event). */
+#define MG_TURN_READ_BYTES (16u << 10) /* bytes read from its socket */
+#define MG_TURN_FRAMES 16u             /* client frames handed to wslay */
+/* Work of the loop per turn: an honest client waits about one turn, and a
+ * turn costs about (connections served) x (their budgets). */
+#define MG_TURN_EVENTS 128  /* epoll events handled */
+#define MG_TURN_ACCEPTS 32u /* new connections (the listening socket is level-triggered) */
+#define MG_TURN_READY 128u  /* connections resumed from the ready list */
+/* Every client frame (data, continuation, ping, pong, close) takes a
+ * credit; credits refill at MG_FRAME_RATE per second up to MG_FRAME_BURST.
+ * Without one: close 1008. A 4096-byte payload in 1-byte fragments fits. */
+#define MG_FRAME_BURST 5000u
+#define MG_FRAME_RATE 100u
+#define MG_MAX_MESSAGE (64u << 10) /* client message cap, else close 1009 (payloads: 4096) */
+#define MG_INPUT_HIGH_WATER (64u << 10) /* unparsed input held before reading stops */
+/* Output: a client is not read while this much waits for it (what it
+ * sends cannot add more), and is cut past MG_MAX_PENDING_OUTPUT (what the
+ * app queues on its own, a scenario's stream) or when its socket accepted
+ * nothing for MG_WRITE_STALL_MS. Across all connections, output over the
+ * server's max_total_output cuts the connection with the largest backlog. */
+#define MG_OUTPUT_HIGH_WATER (1u << 20)
 #define MG_MAX_PENDING_OUTPUT (32u << 20)
+#define MG_MAX_TOTAL_OUTPUT (256u << 20) /* default of max_total_output */
+#define MG_WRITE_STALL_MS 10000u
 
 typedef struct mg_server mg_server;
 typedef struct mg_conn mg_conn;
+
+/* How a connection's bytes reach its peer: mg_socket_io in the server; the
+ * fuzz target drives connections from memory with its own. recv and send
+ * return the bytes moved (> 0), MG_IO_EOF (recv: the peer ended), or
+ * MG_IO_AGAIN / MG_IO_ERROR. */
+enum { MG_IO_EOF = 0, MG_IO_AGAIN = -1, MG_IO_ERROR = -2 };
+typedef struct mg_conn_io {
+    long (*recv)(mg_conn *c, void *buf, size_t len);
+    long (*send)(mg_conn *c, const void *buf, size_t len);
+    void (*shutdown_write)(mg_conn *c); /* FIN after the last byte */
+    void (*close)(mg_conn *c);          /* called once */
+} mg_conn_io;
+extern const mg_conn_io mg_socket_io; /* recv/send/shutdown/close on c->fd */
 
 typedef enum mg_conn_state {
     MG_CONN_HTTP,    /* reading the request head */
@@ -68,6 +106,7 @@ typedef struct mg_server_config {
     mg_logger log;
     const char *const *secrets; /* redacted in logs */
     uint32_t upgrade_timeout_ms; /* 0: MG_UPGRADE_TIMEOUT_MS */
+    size_t max_total_output;     /* bytes queued for all clients together; 0: MG_MAX_TOTAL_OUTPUT */
 } mg_server_config;
 
 /* Options shaping how one payload goes on the wire. */
@@ -83,7 +122,9 @@ typedef struct mg_send_opts {
 struct mg_conn {
     mg_server *srv;
     uint64_t id;
-    int fd;
+    int fd; /* -1 when io is not the socket one */
+    const mg_conn_io *io;
+    void *io_arg; /* for io (the fuzz target's memory transport) */
     size_t slot; /* index in srv->conns */
     mg_conn_state state;
     mg_tls_conn *tls;
@@ -104,13 +145,29 @@ struct mg_conn {
     char query[256];
     uint64_t created_ms;
     uint64_t deadline_ms; /* core timeout for HTTP/CLOSING/LINGER; 0 none */
-    int readable;
+    uint64_t output_progress_ms; /* output last moved (or started waiting) */
+    int readable; /* the socket may have bytes (edge-triggered: until EAGAIN) */
     int in_pump, pump_again;
+    /* This loop turn's budget (MG_TURN_*): counters belong to srv->turn. */
+    uint64_t turn;
+    size_t turn_read;
+    unsigned turn_frames;
+    int yielded;   /* a budget stopped work this turn: resume next turn */
+    int scheduled; /* on srv->ready */
+    /* The frame gate in front of wslay (conn_ws.c). */
+    uint64_t gate_left; /* bytes of the current frame not yet given to wslay */
+    mg_ws_credit frames; /* MG_FRAME_BURST / MG_FRAME_RATE */
+    /* A close decided while wslay runs (by the app from a callback, or by
+     * the gate) waits here until wslay_event_recv has returned: nothing
+     * calls back into wslay from inside its callbacks. */
+    int in_wslay;
+    int close_code;       /* 0: none pending */
+    int close_fails;      /* the stream is broken: no close handshake, FIN after the frame */
+    char close_reason[124];
     int dead;
     const char *server_fault; /* set by mg_conn_fail() */
     int peer_eof;
     int code_received;
-    int tls_flushed;
     void *app_data; /* owned by the app */
 };
 
@@ -130,6 +187,11 @@ struct mg_server {
     uint64_t wake_at;
     uint64_t last_sweep;
     uint64_t accept_paused_until;
+    uint64_t turn; /* loop turns so far */
+    /* Connections with work left after their budget (pumped next turn). */
+    mg_conn **ready;
+    size_t nready, capready;
+    size_t out_total; /* output bytes queued across connections */
     /* Extra fds watched by the loop (client process pipes). */
     struct mg_watch {
         int fd;
@@ -142,6 +204,15 @@ struct mg_server {
 /* Binds and listens (port 0 picks one); fills ws_url/api_url. Returns 0 or
  * -1 with a message in err. Raises RLIMIT_NOFILE to the hard limit. */
 int mg_server_init(mg_server *s, const mg_server_config *cfg, char *err, size_t errlen);
+/* A server with no listening socket, epoll or signals: its connections come
+ * from mg_server_add_conn() with their own transport, and mg_server_step()
+ * runs their turns (the fuzz target drives connections from memory so).
+ * Free with mg_server_free(). */
+void mg_server_init_detached(mg_server *s, const mg_server_config *cfg);
+/* Adds a connection on fd (watched by epoll if the server has one) whose
+ * bytes go through io (NULL: the socket). Returns it, or NULL when out of
+ * memory (fd is then the caller's). */
+mg_conn *mg_server_add_conn(mg_server *s, int fd, const mg_conn_io *io, void *io_arg, const char *peer);
 void mg_server_set_app(mg_server *s, const mg_app_ops *ops, void *app);
 /* Runs until SIGINT/SIGTERM or mg_server_stop(). Returns 0. */
 int mg_server_run(mg_server *s);
@@ -157,6 +228,12 @@ void mg_server_wake_at(mg_server *s, uint64_t t);
 int mg_server_watch_fd(mg_server *s, int fd, void (*cb)(void *arg, int fd), void *arg);
 void mg_server_unwatch_fd(mg_server *s, int fd);
 
+/* The calls below are safe from any app callback, for any connection:
+ * they queue bytes, record decisions and put the connection on the ready
+ * list; the loop moves the bytes and runs wslay afterwards. Nothing here
+ * reads a socket, calls into wslay or calls the app back, except that
+ * mg_conn_accept() calls on_open before it returns. */
+
 /* Answers a held upgrade with 101 (and calls on_open). */
 int mg_conn_accept(mg_conn *c);
 /* Answers a held upgrade with a status, extra header lines ("A: b\r\n"...,
@@ -166,7 +243,7 @@ void mg_conn_reject(mg_conn *c, int status, const char *headers, const char *bod
  * connection uses transport compression). opts may be NULL. */
 int mg_conn_send_payload(mg_conn *c, const char *json, size_t len, const mg_send_opts *opts);
 int mg_conn_send_ping(mg_conn *c, const uint8_t *data, size_t len);
-/* Sends a close frame and waits for the client's. */
+/* Sends a close frame (after what is queued) and waits for the client's. */
 void mg_conn_close(mg_conn *c, int code, const char *reason);
 /* Flushes pending output, then ends TCP without a close frame. */
 void mg_conn_drop(mg_conn *c);

@@ -76,3 +76,72 @@ int mg_ws_encode_message(mg_buf *out, int opcode, const uint8_t *data, size_t le
     }
     return 0;
 }
+
+int mg_ws_parse_client_head(const uint8_t *buf, size_t len, mg_ws_head *h, const char **why)
+{
+    if (len < 2)
+        return 0;
+    h->fin = buf[0] >> 7;
+    h->opcode = buf[0] & 0x0f;
+    h->masked = buf[1] >> 7;
+    uint64_t n = buf[1] & 0x7f;
+    size_t ext = n == 126 ? 2 : n == 127 ? 8 : 0;
+    h->header_len = 2 + ext + (h->masked ? 4 : 0);
+    if (len < 2 + ext)
+        return 0;
+    if (ext) {
+        n = 0;
+        for (size_t i = 0; i < ext; i++)
+            n = n << 8 | buf[2 + i];
+        if (n >> 63) {
+            *why = "frame length with the most significant bit set";
+            return -1;
+        }
+        if (n < (ext == 2 ? 126u : 65536u)) {
+            *why = "frame length not in its shortest form";
+            return -1;
+        }
+    }
+    h->payload_len = n;
+    if (h->opcode & 0x8) {
+        if (!h->fin) {
+            *why = "fragmented control frame";
+            return -1;
+        }
+        if (n > 125) {
+            *why = "control frame over 125 bytes";
+            return -1;
+        }
+        if (h->opcode == MG_WS_CLOSE && n == 1) {
+            *why = "close frame with a 1-byte payload";
+            return -1;
+        }
+    }
+    return len >= h->header_len;
+}
+
+void mg_ws_credit_init(mg_ws_credit *cr, uint32_t burst, uint32_t rate_per_s, uint64_t now_ms)
+{
+    cr->burst = burst;
+    cr->rate_per_s = rate_per_s;
+    cr->milli = (uint64_t)burst * 1000;
+    cr->at_ms = now_ms;
+}
+
+int mg_ws_credit_take(mg_ws_credit *cr, uint64_t now_ms)
+{
+    uint64_t cap = (uint64_t)cr->burst * 1000;
+    if (now_ms > cr->at_ms) {
+        /* rate_per_s frames a second is rate_per_s thousandths a millisecond */
+        uint64_t elapsed = now_ms - cr->at_ms, room = cap - cr->milli;
+        if (cr->rate_per_s && elapsed > room / cr->rate_per_s)
+            cr->milli = cap;
+        else
+            cr->milli += elapsed * cr->rate_per_s;
+        cr->at_ms = now_ms;
+    }
+    if (cr->milli < 1000)
+        return 0;
+    cr->milli -= 1000;
+    return 1;
+}

@@ -1,5 +1,7 @@
 /* Server-side WebSocket framing: the send path the scenarios shape byte by
- * byte (wslay parses what the client sends; see conn.c). */
+ * byte; and the two rules the frame gate in front of wslay applies to what
+ * the client sends (header checks, a rate of frames). wslay parses the rest
+ * (see conn_ws.c). */
 #ifndef MG_WS_H
 #define MG_WS_H
 
@@ -40,5 +42,32 @@ int mg_ws_frame(mg_buf *out, int fin, int opcode, const void *data, size_t len);
  * optional ping frame (ping_len < 0: none) after the first fragment. */
 int mg_ws_encode_message(mg_buf *out, int opcode, const uint8_t *data, size_t len,
                          const mg_splits *frame_splits, const uint8_t *ping, long ping_len);
+
+/* A client frame's header, as the gate in front of wslay reads it. */
+typedef struct mg_ws_head {
+    int fin, opcode, masked;
+    size_t header_len; /* 2..14 bytes */
+    uint64_t payload_len;
+} mg_ws_head;
+
+/* Parses the frame header at buf[0..len). Returns 1 and fills h; 0 when
+ * more bytes are needed; -1 (why set) for a header no payload can make
+ * valid: a control frame fragmented or over 125 bytes, a length not in its
+ * shortest form or with the top bit set, a close frame with a 1-byte
+ * payload (RFC 6455 5.2, 5.5, 5.5.1). Masking, RSV bits, opcodes and frame
+ * order are left to wslay. */
+int mg_ws_parse_client_head(const uint8_t *buf, size_t len, mg_ws_head *h, const char **why);
+
+/* Frame credits: a token bucket over every frame a client sends. */
+typedef struct mg_ws_credit {
+    uint64_t milli; /* thousandths of a frame */
+    uint64_t at_ms; /* last refill */
+    uint32_t burst, rate_per_s;
+} mg_ws_credit;
+
+/* Starts full: burst frames at once, then rate_per_s. */
+void mg_ws_credit_init(mg_ws_credit *cr, uint32_t burst, uint32_t rate_per_s, uint64_t now_ms);
+/* Takes one frame's credit at now_ms; returns 0 when there is none. */
+int mg_ws_credit_take(mg_ws_credit *cr, uint64_t now_ms);
 
 #endif

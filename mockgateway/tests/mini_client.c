@@ -1,6 +1,7 @@
 /* A minimal gateway client for the runner's own tests: IDENTIFY, track s,
- * heartbeat every interval. `--wrong-token` sends a different token. Not a
- * reference client (see examples/ for that). */
+ * heartbeat every interval. `--wrong-token` sends a different token;
+ * `--burst` sends 8 presence updates of 1 KiB right behind the IDENTIFY,
+ * in the same write. Not a reference client (see examples/ for that). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,28 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* payload, then 8 presence updates of about 1 KiB, in one write. */
+static void send_with_burst(tws *c, const char *payload)
+{
+    static uint8_t buf[16384];
+    char presence[1100];
+    snprintf(presence, sizeof presence,
+             "{\"op\":3,\"d\":{\"since\":null,\"activities\":[],\"status\":\"online\",\"afk\":false,"
+             "\"pad\":\"%0980d\"}}", 0);
+    size_t n = tws_frame(buf, 0x81, payload, strlen(payload), 1);
+    for (int i = 0; i < 8; i++)
+        n += tws_frame(buf + n, 0x81, presence, strlen(presence), 1);
+    tws_send_raw(c, buf, n);
+}
+
 int main(int argc, char **argv)
 {
     const char *url = getenv("MOCKGATEWAY_URL"), *token = getenv("DISCORD_TOKEN");
-    int wrong = argc > 1 && strcmp(argv[1], "--wrong-token") == 0;
+    int wrong = 0, burst = 0;
+    for (int i = 1; i < argc; i++) {
+        wrong |= strcmp(argv[i], "--wrong-token") == 0;
+        burst |= strcmp(argv[i], "--burst") == 0;
+    }
     if (!url || !token || strncmp(url, "ws://", 5) != 0)
         return 2;
     const char *colon = strrchr(url, ':');
@@ -52,11 +71,14 @@ int main(int argc, char **argv)
                          "{\"op\":2,\"d\":{\"token\":\"%s\",\"intents\":1,\"properties\":{\"os\":\"linux\","
                          "\"browser\":\"mini\",\"device\":\"mini\"}}}",
                          wrong ? "not-the-token" : token);
-                tws_send_frame(&c, 1, id, strlen(id), 1);
+                if (burst)
+                    send_with_burst(&c, id);
+                else
+                    tws_send_frame(&c, 1, id, strlen(id), 1);
             }
             cJSON_Delete(j);
-        } else if (c.fd < 0) {
-            return 4;
+        } else if (c.ended) {
+            return 4; /* the server went away (an orphan must not spin) */
         }
         if (next_beat && now_ms() >= next_beat) {
             char hb[64];

@@ -98,6 +98,48 @@ Test(payload, decode_checks_size_json_and_op)
     cr_assert_not(mg_op_is_client_command(10));
 }
 
+static int decode(const char *buf, size_t len)
+{
+    mg_payload p;
+    int rc = mg_payload_decode(buf, len, &p);
+    mg_payload_free(&p);
+    return rc;
+}
+#define DECODE(lit) decode(lit, sizeof lit - 1)
+
+/* cJSON stops at the first value and treats NUL as whitespace; the gateway
+ * takes one JSON text and nothing else (issue 12). */
+Test(payload, bytes_after_the_json_are_4002)
+{
+    cr_assert_eq(DECODE("{\"op\":1,\"d\":null} \r\n\t"), 0, "JSON whitespace after it is fine");
+    cr_assert_eq(DECODE("{\"op\":1,\"d\":null}x"), 4002);
+    cr_assert_eq(DECODE("{\"op\":1,\"d\":null}{\"op\":1}"), 4002);
+    cr_assert_eq(DECODE("{\"op\":1,\"d\":null}\0"), 4002);
+    cr_assert_eq(DECODE("{\"op\":\0 1}"), 4002, "NUL is not JSON whitespace");
+}
+
+/* A NUL inside a string would cut every C-string comparison short:
+ * "test-token\u0000x" compared equal to "test-token" (issue 12). */
+Test(payload, nul_inside_a_string_is_4002)
+{
+    cr_assert_eq(DECODE("{\"op\":2,\"d\":{\"token\":\"test-token\\u0000x\"}}"), 4002);
+    cr_assert_eq(DECODE("{\"op\":2,\"d\":{\"token\":\"test-token\0x\"}}"), 4002, "raw NUL");
+    cr_assert_eq(DECODE("{\"op\":2,\"d\":{\"token\":\"a\tb\"}}"), 4002, "raw control character");
+    cr_assert_eq(DECODE("{\"op\":2,\"d\":{\"token\":\"x\\\\u0000\"}}"), 0, "an escaped backslash, then u0000");
+    cr_assert_eq(DECODE("{\"op\":2,\"d\":{\"token\":\"\\u0001\\\"\"}}"), 0);
+}
+
+/* The check itself compares whole strings. */
+Test(identify, token_with_a_suffix_is_4004)
+{
+    cr_assert_eq(identify("{\"token\":\"test-tokenx\",\"intents\":1," PROPS "}", &all_granted), 4004);
+    cr_assert_eq(identify("{\"token\":\"Bot test-tokenx\",\"intents\":1," PROPS "}", &all_granted), 4004);
+    cr_assert_eq(identify("{\"token\":\"test-toke\",\"intents\":1," PROPS "}", &all_granted), 4004);
+    cr_assert_eq(identify("{\"token\":\"Bot \",\"intents\":1," PROPS "}", &all_granted), 4004);
+    cr_assert_eq(identify("{\"token\":\"Bot Bot test-token\",\"intents\":1," PROPS "}", &all_granted), 4004,
+                 "one \"Bot \" prefix at most");
+}
+
 Test(ratelimit, allows_120_then_refuses_until_the_window_slides)
 {
     mg_ratelimit rl;

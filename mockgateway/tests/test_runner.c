@@ -84,3 +84,26 @@ Test(runner, bad_usage_is_exit_2, .timeout = 30)
     snprintf(cmd, sizeof cmd, "%s run /nonexistent -- true 2>/dev/null", MG_EXE);
     cr_assert_eq(run(cmd, out, sizeof out), 2);
 }
+
+/* A scenario that closes as soon as IDENTIFY arrives, against a client
+ * that sends 8 KiB more right behind its IDENTIFY: the close step ran
+ * inside wslay's message callback and re-entered wslay_event_recv, which
+ * aborted the process (issue 12). */
+Test(runner, close_step_with_more_bytes_behind_the_message, .timeout = 60)
+{
+    char path[] = "/tmp/mg-runner-close-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    static const char scn[] =
+        "{\"name\": \"close-right-after-identify\", \"rule\": \"issue 12 regression\",\n"
+        " \"connections\": [{\"steps\": [{\"type\": \"handshake\", \"ready\": false},\n"
+        "                                {\"type\": \"close\", \"code\": 4004}]}]}\n";
+    cr_assert_eq(write(fd, scn, sizeof scn - 1), (ssize_t)(sizeof scn - 1));
+    close(fd);
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "%s run %s -- %s --burst 2>&1", MG_EXE, path, MG_MINI_CLIENT);
+    int st = run(cmd, out, sizeof out);
+    unlink(path);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "PASS  close-right-after-identify"), "%s", out);
+}

@@ -2,6 +2,7 @@
 #include "wsclient.h"
 
 #include <arpa/inet.h>
+#include <bearssl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +14,209 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+struct tws_tls {
+    br_ssl_client_context cc;
+    br_x509_minimal_context unused_minimal; /* br_ssl_client_init_full wants one */
+    br_x509_knownkey_context known;
+    br_x509_decoder_context cert; /* owns the decoded server key */
+    uint8_t der[8192];
+    size_t der_len;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+    int timeout_ms; /* for the current call */
+};
+
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+    struct pollfd pfd = {fd, events, 0};
+    return poll(&pfd, 1, timeout_ms) > 0 ? 0 : -1;
+}
+
+/* The socket under TLS, with the current call's timeout. */
+static int tls_low_read(tws *c, unsigned char *buf, size_t len)
+{
+    if (wait_fd(c->fd, POLLIN, c->tls->timeout_ms) != 0)
+        return -1;
+    ssize_t r = recv(c->fd, buf, len, 0);
+    if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
+        c->ended = 1;
+    return r > 0 ? (int)r : -1;
+}
+
+static int tls_low_write(tws *c, const unsigned char *buf, size_t len)
+{
+    if (wait_fd(c->fd, POLLOUT, c->tls->timeout_ms) != 0)
+        return -1;
+    ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL);
+    return w > 0 ? (int)w : -1;
+}
+
+/* Moves records until the engine is in one of the `target` states. A
+ * timeout returns -1 without breaking the engine (nothing was acked). */
+static int tls_run_until(tws *c, unsigned target)
+{
+    br_ssl_engine_context *eng = &c->tls->cc.eng;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(eng);
+        size_t len;
+        if (st & BR_SSL_CLOSED)
+            return -1;
+        if (st & BR_SSL_SENDREC) {
+            unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
+            int w = tls_low_write(c, buf, len);
+            if (w < 0)
+                return -1;
+            br_ssl_engine_sendrec_ack(eng, (size_t)w);
+            continue;
+        }
+        if (st & target)
+            return 0;
+        if (!(st & BR_SSL_RECVREC))
+            return -1;
+        unsigned char *buf = br_ssl_engine_recvrec_buf(eng, &len);
+        int r = tls_low_read(c, buf, len);
+        if (r < 0)
+            return -1;
+        br_ssl_engine_recvrec_ack(eng, (size_t)r);
+    }
+}
+
+static void der_push(void *ctx, const void *p, size_t n)
+{
+    tws_tls *t = ctx;
+    if (t->der_len + n <= sizeof t->der)
+        memcpy(t->der + t->der_len, p, n);
+    t->der_len += n;
+}
+
+/* The DER of the first CERTIFICATE block of a PEM file, into t->der. */
+static int load_first_cert(tws_tls *t, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    br_pem_decoder_context pc;
+    br_pem_decoder_init(&pc);
+    int in_cert = 0, done = 0;
+    unsigned char chunk[1024];
+    size_t n;
+    while (!done && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        const unsigned char *p = chunk;
+        while (n > 0 && !done) {
+            size_t k = br_pem_decoder_push(&pc, p, n);
+            p += k;
+            n -= k;
+            switch (br_pem_decoder_event(&pc)) {
+            case BR_PEM_BEGIN_OBJ:
+                in_cert = strcmp(br_pem_decoder_name(&pc), "CERTIFICATE") == 0;
+                br_pem_decoder_setdest(&pc, in_cert ? der_push : NULL, t);
+                break;
+            case BR_PEM_END_OBJ:
+                done = in_cert;
+                break;
+            case BR_PEM_ERROR:
+                fclose(f);
+                return -1;
+            default:
+                break;
+            }
+        }
+    }
+    fclose(f);
+    return done && t->der_len <= sizeof t->der ? 0 : -1;
+}
+
+static int tls_start(tws *c, const char *server_cert_pem)
+{
+    tws_tls *t = calloc(1, sizeof *t);
+    if (!t || load_first_cert(t, server_cert_pem) != 0) {
+        free(t);
+        return -1;
+    }
+    br_x509_decoder_init(&t->cert, NULL, NULL);
+    br_x509_decoder_push(&t->cert, t->der, t->der_len);
+    const br_x509_pkey *pk = br_x509_decoder_get_pkey(&t->cert);
+    if (!pk) {
+        free(t);
+        return -1;
+    }
+    unsigned usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+    if (pk->key_type == BR_KEYTYPE_EC)
+        br_x509_knownkey_init_ec(&t->known, &pk->key.ec, usages);
+    else
+        br_x509_knownkey_init_rsa(&t->known, &pk->key.rsa, usages);
+    br_ssl_client_init_full(&t->cc, &t->unused_minimal, NULL, 0);
+    br_ssl_engine_set_x509(&t->cc.eng, &t->known.vtable);
+    br_ssl_engine_set_buffer(&t->cc.eng, t->iobuf, sizeof t->iobuf, 1);
+    br_ssl_client_reset(&t->cc, "localhost", 0);
+    c->tls = t;
+    t->timeout_ms = 5000;
+    /* The handshake completes here, so that a failed one fails connect. */
+    return tls_run_until(c, BR_SSL_SENDAPP);
+}
+
+/* One read of at most len bytes (plain or TLS): >0 bytes, -1 on timeout,
+ * EOF or error. */
+static ssize_t io_read(tws *c, void *buf, size_t len, int timeout_ms)
+{
+    if (c->tls) {
+        c->tls->timeout_ms = timeout_ms;
+        if (tls_run_until(c, BR_SSL_RECVAPP) != 0) {
+            if (br_ssl_engine_current_state(&c->tls->cc.eng) & BR_SSL_CLOSED)
+                c->ended = 1;
+            return -1;
+        }
+        size_t avail;
+        unsigned char *p = br_ssl_engine_recvapp_buf(&c->tls->cc.eng, &avail);
+        size_t n = avail < len ? avail : len;
+        memcpy(buf, p, n);
+        br_ssl_engine_recvapp_ack(&c->tls->cc.eng, n);
+        return (ssize_t)n;
+    }
+    if (wait_fd(c->fd, POLLIN, timeout_ms) != 0)
+        return -1;
+    ssize_t r = recv(c->fd, buf, len, 0);
+    if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
+        c->ended = 1;
+    return r > 0 ? r : -1;
+}
+
+/* Writes all of p (plain or TLS, blocking up to 5 s per step). */
+static int io_write_all(tws *c, const uint8_t *p, size_t n)
+{
+    if (!c->tls) {
+        while (n > 0) {
+            ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+            if (w <= 0)
+                return -1;
+            p += w;
+            n -= (size_t)w;
+        }
+        return 0;
+    }
+    br_ssl_engine_context *eng = &c->tls->cc.eng;
+    c->tls->timeout_ms = 5000;
+    while (n > 0) {
+        if (tls_run_until(c, BR_SSL_SENDAPP) != 0)
+            return -1;
+        size_t room;
+        unsigned char *buf = br_ssl_engine_sendapp_buf(eng, &room);
+        size_t k = room < n ? room : n;
+        memcpy(buf, p, k);
+        br_ssl_engine_sendapp_ack(eng, k);
+        p += k;
+        n -= k;
+    }
+    br_ssl_engine_flush(eng, 0);
+    return tls_run_until(c, BR_SSL_SENDAPP);
+}
+
+int tws_connect_tls(tws *c, int port, const char *server_cert_pem)
+{
+    if (tws_connect(c, port) != 0)
+        return -1;
+    return tls_start(c, server_cert_pem);
+}
 
 int tws_connect(tws *c, int port)
 {
@@ -27,28 +231,14 @@ int tws_connect(tws *c, int port)
     return 0;
 }
 
-int tws_send_raw(tws *c, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+int tws_send_raw(tws *c, const void *p, size_t n) { return io_write_all(c, p, n); }
 
 /* Reads more bytes into c->buf; returns bytes read, 0 on EOF, -1 timeout. */
 static int fill(tws *c, int timeout_ms)
 {
     if (c->len == sizeof c->buf)
         return -1;
-    struct pollfd pfd = {c->fd, POLLIN, 0};
-    if (poll(&pfd, 1, timeout_ms) <= 0)
-        return -1;
-    ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+    ssize_t r = io_read(c, c->buf + c->len, sizeof c->buf - c->len, timeout_ms);
     if (r < 0)
         return -1;
     c->len += (size_t)r;
@@ -99,32 +289,39 @@ int tws_read_http(tws *c, char *out, size_t outlen)
     return status;
 }
 
-int tws_send_frame(tws *c, int opcode, const void *p, size_t n, int mask)
+size_t tws_frame(uint8_t *out, int first_byte, const void *p, size_t n, int mask)
 {
-    uint8_t *f = malloc(n + 14);
     size_t h = 0;
-    f[h++] = (uint8_t)(0x80 | opcode);
+    out[h++] = (uint8_t)first_byte;
     uint8_t m = mask ? 0x80 : 0;
     if (n < 126) {
-        f[h++] = (uint8_t)(m | n);
+        out[h++] = (uint8_t)(m | n);
     } else if (n <= 0xffff) {
-        f[h++] = m | 126;
-        f[h++] = (uint8_t)(n >> 8);
-        f[h++] = (uint8_t)n;
+        out[h++] = m | 126;
+        out[h++] = (uint8_t)(n >> 8);
+        out[h++] = (uint8_t)n;
     } else {
-        f[h++] = m | 127;
+        out[h++] = m | 127;
         for (int i = 7; i >= 0; i--)
-            f[h++] = (uint8_t)((uint64_t)n >> (8 * i));
+            out[h++] = (uint8_t)((uint64_t)n >> (8 * i));
     }
-    uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+    static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
     if (mask) {
-        memcpy(f + h, key, 4);
+        memcpy(out + h, key, 4);
         h += 4;
     }
     const uint8_t *src = p;
     for (size_t i = 0; i < n; i++)
-        f[h + i] = mask ? (uint8_t)(src[i] ^ key[i % 4]) : src[i];
-    int rc = tws_send_raw(c, f, h + n);
+        out[h + i] = mask ? (uint8_t)(src[i] ^ key[i % 4]) : src[i];
+    return h + n;
+}
+
+int tws_send_frame(tws *c, int opcode, const void *p, size_t n, int mask)
+{
+    uint8_t *f = malloc(n + 14);
+    if (!f)
+        return -1;
+    int rc = tws_send_raw(c, f, tws_frame(f, 0x80 | opcode, p, n, mask));
     free(f);
     return rc;
 }
@@ -154,12 +351,7 @@ int tws_read_frame(tws *c, uint8_t **payload, size_t *len, int timeout_ms)
                 int op = c->buf[0] & 0x0f;
                 c->len = 0;
                 while (have < n) {
-                    struct pollfd pfd = {c->fd, POLLIN, 0};
-                    if (poll(&pfd, 1, timeout_ms) <= 0) {
-                        free(big);
-                        return -1;
-                    }
-                    ssize_t r = recv(c->fd, big + have, n - have, 0);
+                    ssize_t r = io_read(c, big + have, n - have, timeout_ms);
                     if (r <= 0) {
                         free(big);
                         return -1;
@@ -214,11 +406,24 @@ int tws_read_message(tws *c, uint8_t **payload, size_t *len, int *close_code, in
     }
 }
 
+int tws_wait_eof(tws *c, int timeout_ms)
+{
+    if (c->len > 0 || wait_fd(c->fd, POLLIN, timeout_ms) != 0)
+        return -1;
+    uint8_t b;
+    ssize_t r = recv(c->fd, &b, 1, 0);
+    if (r == 0)
+        return 0;
+    return r < 0 && errno == ECONNRESET ? -2 : -1;
+}
+
 void tws_close(tws *c)
 {
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    free(c->tls);
+    c->tls = NULL;
 }
 
 int tws_spawn_server(const char *exe, const char *const *args, int *port)

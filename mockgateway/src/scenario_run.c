@@ -512,6 +512,7 @@ void mg_scenario_run_free(mg_scenario_run *r)
     }
     free(r->conns);
     free(r->acks);
+    mg_scn_stream_free(r);
     mg_scn_urls_free(r);
     free(r->arrivals);
     free(r->seq_times);

@@ -92,9 +92,10 @@ typedef struct mg_step {
     int zpayload;      /* send/dispatch/ready: an mg_zpayload (payload compression) */
     /* stream: count dispatches of t/d, or (t NULL) generated from seed with
      * distinct payloads cycled; batch payloads queued at a time; the last
-     * keep of them kept for replay */
+     * keep of them kept for replay; zlib_parts: with zlib-stream (and JSON),
+     * messages spliced from parts compressed beforehand (scenario_stream.c) */
     uint32_t seed;
-    int distinct, batch, keep;
+    int distinct, batch, keep, zlib_parts;
 } mg_step;
 
 typedef struct mg_scenario_conn {

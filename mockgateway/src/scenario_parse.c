@@ -18,7 +18,7 @@ static const struct {
                               "write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_DISPATCH] = {"dispatch", "t d count interval_ms withhold message_splits frame_splits frame_chunk "
                                       "write_splits write_chunk write_delay_ms ping_between_frames hold payload_compress"},
-    [MG_STEP_STREAM] = {"stream", "count t d seed distinct batch keep"},
+    [MG_STEP_STREAM] = {"stream", "count t d seed distinct batch keep zlib_parts"},
     [MG_STEP_READY] = {"ready", "size guilds resume_url message_splits frame_splits frame_chunk "
                                 "write_splits write_chunk write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_RECONNECT] = {"reconnect", ""},
@@ -414,7 +414,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
             get_uint(p, obj, "seed", &st->seed, 42, UINT32_MAX) != 0 ||
             get_int(p, obj, "distinct", &st->distinct, 4096, 1, 65536, 0) != 0 ||
             get_int(p, obj, "batch", &st->batch, 64, 1, 4096, 0) != 0 ||
-            get_int(p, obj, "keep", &st->keep, 1000, 0, 100000, 0) != 0)
+            get_int(p, obj, "keep", &st->keep, 1000, 0, 100000, 0) != 0 ||
+            get_bool(p, obj, "zlib_parts", &st->zlib_parts, 0, 0) != 0)
             return -1;
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(obj, "d");
         if (d && !st->t)

@@ -258,6 +258,19 @@ void mg_send_scratch_free(mg_send_scratch *s);
  * messages: what n calls of mg_conn_send_payload(c, ..., NULL) send, framed
  * in place in the output queue. Returns 0 or -1. */
 int mg_conn_send_batch(mg_conn *c, const char *json, const size_t *lens, size_t n, mg_send_scratch *s);
+/* One zlib-stream message assembled from parts (compress.h): plain sent
+ * as a stored block, then part, compressed beforehand by mg_part_deflate(). */
+typedef struct mg_splice {
+    const void *plain;
+    size_t plain_len;
+    const void *part;
+    size_t part_len;
+} mg_splice;
+/* Whether c takes spliced messages (zlib-stream, JSON, its zlib header
+ * sent). */
+int mg_conn_can_splice(const mg_conn *c);
+/* Sends n spliced messages, one binary frame each. Returns 0 or -1. */
+int mg_conn_send_spliced_batch(mg_conn *c, const mg_splice *m, size_t n, mg_send_scratch *s);
 /* Bytes queued for c and not yet written to its socket. */
 size_t mg_conn_backlog(const mg_conn *c);
 /* Writes c's queued output now, as far as its socket takes it, and reads

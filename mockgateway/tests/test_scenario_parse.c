@@ -95,7 +95,7 @@ Test(scenarios, stream_steps_parse_with_defaults_and_reject_mixed_forms)
 {
     const char *j = WRAP("{\"type\":\"stream\",\"count\":100000},"
                          "{\"type\":\"stream\",\"count\":5,\"t\":\"TYPING_START\",\"d\":{\"a\":1},\"batch\":2,\"keep\":0},"
-                         "{\"type\":\"stream\",\"count\":7,\"seed\":7,\"distinct\":3}");
+                         "{\"type\":\"stream\",\"count\":7,\"seed\":7,\"distinct\":3,\"zlib_parts\":true}");
     mg_scenario sc;
     char err[512];
     cr_assert_eq(mg_scenario_parse(j, strlen(j), NULL, &sc, err, sizeof err), 0, "%s", err);
@@ -113,6 +113,8 @@ Test(scenarios, stream_steps_parse_with_defaults_and_reject_mixed_forms)
     cr_assert_eq(fixed->keep, 0);
     cr_assert_eq(seeded->seed, 7);
     cr_assert_eq(seeded->distinct, 3);
+    cr_assert_eq(seeded->zlib_parts, 1);
+    cr_assert_eq(gen->zlib_parts, 0);
     mg_scenario_free(&sc);
 
     cr_assert_eq(parse(WRAP("{\"type\":\"stream\"}"), err, sizeof err), -1);

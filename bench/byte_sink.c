@@ -18,33 +18,14 @@
  * messages arrived, 1 otherwise. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "sink_util.h"
 #include "testkit.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
 
 static int dial(const char *url)
 {
@@ -57,19 +38,7 @@ static int dial(const char *url)
     host[colon - h] = '\0';
     char port[8];
     snprintf(port, sizeof port, "%.*s", (int)strcspn(colon + 1, "/?"), colon + 1);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
-        return -1;
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    return sink_tcp_connect(host, (uint16_t)atoi(port));
 }
 
 static int send_all(int fd, const void *p, size_t n)
@@ -206,12 +175,12 @@ int main(int argc, char **argv)
             ready_at = 2;
             if (pause_ms > 0)
                 usleep((useconds_t)pause_ms * 1000);
-            t0 = now_ns();
-            c0 = cpu_s();
+            t0 = sink_now_ns();
+            c0 = sink_cpu_s();
         }
         if (ready_at && w.messages >= ready_at + want) {
-            t1 = now_ns();
-            c1 = cpu_s();
+            t1 = sink_now_ns();
+            c1 = sink_cpu_s();
             static const uint8_t bye[] = {0x03, 0xe8, 'd', 'o', 'n', 'e'};
             send_frame(fd, 0x8, bye, sizeof bye);
             break;

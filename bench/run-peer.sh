@@ -20,7 +20,8 @@
 # Clients, RUNS rounds each, interleaved so that machine noise hits all of
 # them alike:
 #   byte_sink   walks frame headers and nothing else: the gateway's rate as
-#               a producer (its CPU figure is the sink's own, near zero);
+#               a producer; its "per CPU-s" figure is the gateway's (the
+#               CPU the stream step's transcript line reports);
 #   dgw_sink    none / zlib-stream (/ zstd-stream); PAUSE_MS=1000 makes it
 #               stop reading for 1 s after READY (default 0: client and
 #               server run together);
@@ -94,6 +95,7 @@ for c in none zlib-stream zlib-parts zstd-stream; do scenario "$c" >"$tmp/stream
 
 start_mg() { # start_mg COMPRESS
     : >"$tmp/mg.out"
+    rm -rf "$tmp/tr"
     timeout 300 "$mg" --log-level error --scenario "$tmp/stream-$1.json" --transcript-dir "$tmp/tr" \
         >"$tmp/mg.out" 2>"$tmp/mg.err" &
     mgpid=$!
@@ -121,6 +123,12 @@ stop_mg() {
     mgpid=
 }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# The gateway's dispatches per CPU-second during the stream, from the
+# transcript's "stream sent: N dispatches, ... X s CPU" line.
+producer_cpu_rate() {
+    sed -n 's/.*stream sent: \([0-9]*\) dispatches.* \([0-9.]*\) s CPU).*/\1 \2/p' "$tmp"/tr/*.log |
+        awk '{ print ($2 > 0) ? $1 / $2 : 0 }'
+}
 
 mkdir -p "$(dirname "$OUT")"
 if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
@@ -137,7 +145,7 @@ for r in $(seq "$RUNS"); do
         start_mg "$c"
         line=$(timeout 120 "$bytes" "$url" --compress "$(wire "$c")" --events "$n")
         stop_mg
-        record byte_sink "$c" 0 "$r" "$(field events_per_s <<<"$line")" 0
+        record byte_sink "$c" 0 "$r" "$(field events_per_s <<<"$line")" "$(producer_cpu_rate)"
     done
     for c in $comps; do
         start_mg "$c"

@@ -6,9 +6,10 @@
  * per payload, and nothing is allocated per payload: the gateway's cost per
  * dispatch is building, compressing and framing it.
  *
- * The payloads come from a pool built when the step starts: one fixed event
- * (t, d), or `distinct` generated ones (testkit/gen.c's mix, from `seed`)
- * used in turn. Each payload is {"op":0,"s":S,"t":"T","d":D}, the form of
+ * The payloads come from a pool built when the run starts, before any
+ * client connects (mg_scn_stream_pools_build): one fixed event (t, d), or
+ * `distinct` generated ones (testkit/gen.c's mix, from `seed`) used in
+ * turn. Each payload is {"op":0,"s":S,"t":"T","d":D}, the form of
  * every other dispatch of the mock (mg_session_dispatch).
  *
  * The checksum is CRC-32 (zlib's crc32(), ISO-HDLC) of every payload's
@@ -277,7 +278,7 @@ static void report(mg_scenario_run *r, const mg_step *st, uint64_t now)
     if (s->sent == s->total)
         mg_transcript_add(&r->tr, now, r->cur->num, "->",
                           "stream sent: %ld dispatches, s=%ld..%ld, %llu bytes of JSON (%llu on the wire), crc32 %08lx; "
-                          "queued in %.3f s (%.0f per second, %.3f s CPU); the last %ld kept for replay",
+                          "queued in %.3f s (%.0f per second, %.4f s CPU); the last %ld kept for replay",
                           s->sent, s->first_seq, s->first_seq + s->sent - 1, s->bytes, s->wire, (unsigned long)s->crc,
                           secs,
                           secs > 0 ? (double)s->sent / secs : 0.0, cpu, kept);

@@ -43,6 +43,7 @@
 # Loopback only; every process is bounded by `timeout`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/mg-url.sh"
 root=$(dirname "$here")
 build=${1:-$root/build-bench}
 EVENTS=${EVENTS:-100000}
@@ -99,12 +100,7 @@ start_mg() { # start_mg COMPRESS
     timeout 300 "$mg" --log-level error --scenario "$tmp/stream-$1.json" --transcript-dir "$tmp/tr" \
         >"$tmp/mg.out" 2>"$tmp/mg.err" &
     mgpid=$!
-    url=
-    for _ in $(seq 200); do
-        url=$(head -n1 "$tmp/mg.out")
-        [ -n "$url" ] && break
-        sleep 0.05
-    done
+    url=$(mg_url "$tmp/mg.out")
     [ -n "$url" ] || { echo "run-peer: mock gateway did not start" >&2; exit 1; }
 }
 stop_mg() {

@@ -7,6 +7,7 @@
 # and fail the scenario), then deliver every dispatch, and the scenario
 # must pass.
 set -euo pipefail
+. "$(dirname "$0")/mg-url.sh"
 build=${1:?usage: stream-slow-reader.sh BUILD_DIR}
 mg=$build/mockgateway/mockgateway
 sink=$build/bench/byte_sink
@@ -23,12 +24,7 @@ cat >"$tmp/s.json" <<JSON
 JSON
 "$mg" --log-level error --scenario "$tmp/s.json" --transcript-dir "$tmp/tr" >"$tmp/mg.out" 2>"$tmp/mg.err" &
 mgpid=$!
-url=
-for _ in $(seq 200); do
-    url=$(head -n1 "$tmp/mg.out")
-    [ -n "$url" ] && break
-    sleep 0.05
-done
+url=$(mg_url "$tmp/mg.out")
 [ -n "$url" ] || { echo "FAIL: the mock gateway did not start"; exit 1; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$mgpid/status"; }
 before=$(rss)

@@ -99,11 +99,11 @@ int mg_conn_out_commit(mg_conn *c, size_t n, uint32_t pause_ms)
     if (mg_buf_avail(&c->out) == 0)
         c->output_progress_ms = mg_now_ms(); /* the stall clock starts now */
     c->out.len += n;
+    c->srv->out_total += n; /* before a failure: releasing the queue subtracts it */
     if (seg_push(c, n, pause_ms) != 0) {
         mg_conn_fail(c, "out of memory");
         return -1;
     }
-    c->srv->out_total += n;
     enforce_total_cap(c->srv);
     return c->dead ? -1 : 0;
 }

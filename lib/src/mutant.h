@@ -6,8 +6,8 @@
  * against each and reports which scenarios kill it.
  *
  * In the library everyone builds, DGW_MUTANT(m) is the constant 0: every
- * hook is dead code the compiler removes, and the objects are the same as
- * without the hooks. lib/meson.build builds the sources a second time
+ * hook is a branch never taken, which the optimiser removes (gcc -O2 emits
+ * the same code for every file with a hook as for the file without). lib/meson.build builds the sources a second time
  * with -DDGW_MUTANTS into a static library that only dgw-client-mutant
  * links; there DGW_MUTANT(m) compares with dgw_mutant, which that
  * program sets in main() from its DGW_MUTANT environment variable. */

@@ -294,19 +294,24 @@ static bool emit_string_value(enc *e, dgw_span s)
     return emit_binary(e, s);
 }
 
-/* DGW_ETF_ATOM_KEYS: the binary just written becomes a UTF-8 atom, in
- * place, when it can be one (at most 255 characters). */
+/* DGW_ETF_ATOM_KEYS: the binary just written becomes an atom, in place,
+ * when it can be one (at most 255 characters). An ASCII name is a
+ * SMALL_ATOM_EXT, as Erlang before OTP 26 writes it and as Discord's own
+ * erlpack (which reads no UTF-8 atom tags) needs; others are UTF-8 atoms. */
 static void binary_to_atom(enc *e, size_t at)
 {
     uint8_t *b = e->out + at;
     size_t n = e->len - at - 5, chars = 0;
-    for (size_t i = 0; i < n; i++)
+    bool ascii = true;
+    for (size_t i = 0; i < n; i++) {
         chars += (b[5 + i] & 0xC0) != 0x80;
+        ascii &= b[5 + i] < 0x80;
+    }
     if (chars > DGW_ETF_MAX_ATOM_CHARS)
         return;
     size_t head = n <= 255 ? 2 : 3;
     if (head == 2) {
-        b[0] = DGW_ETF_SMALL_ATOM_UTF8;
+        b[0] = ascii ? DGW_ETF_SMALL_ATOM : DGW_ETF_SMALL_ATOM_UTF8;
         b[1] = (uint8_t)n;
     } else {
         b[0] = DGW_ETF_ATOM_UTF8;
@@ -360,6 +365,7 @@ static const uint8_t *skip_own_term(const uint8_t *p)
 static const uint8_t *key_bytes(const uint8_t *k, const uint8_t **s, size_t *n)
 {
     switch (k[0]) {
+    case DGW_ETF_SMALL_ATOM:
     case DGW_ETF_SMALL_ATOM_UTF8:
         *n = k[1];
         *s = k + 2;

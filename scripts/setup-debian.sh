@@ -12,6 +12,12 @@ pkgs+=(erlang-base)  # escript: the Erlang runtime is the reference of tests/tes
 if [ "${WITH_NODE:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then
   pkgs+=(nodejs npm)
 fi
+# The conformance matrix (conformance/): npm ci builds the native zlib-sync
+# and erlpack from source (node-gyp: a C++ compiler, make, python3; the node
+# headers come with the nodejs package), and discord.py is Debian's.
+if [ "${WITH_NODE:-0}" = 1 ]; then
+  pkgs+=(g++ make python3 python3-discord)
+fi
 [ "${WITH_AFL:-0}" = 1 ] && pkgs+=(afl++)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,26 @@
+// seyfert 5, unmodified: its ShardManager (seyfert/lib/websocket), the layer
+// a seyfert Client runs its shards with. It takes the GET /gateway/bot
+// answer from its caller (the Client passes its REST client's): the adapter
+// asks the mock's. seyfert has no transport compression (its "compress"
+// option is IDENTIFY payload compression) and speaks JSON only.
+import { createRequire } from 'node:module';
+import { parseArgs, gatewayBot, INTENTS, log, printDispatch, onStop } from './common.mjs';
+
+const { ShardManager } = createRequire(import.meta.url)('seyfert/lib/websocket');
+const NAME = 'seyfert';
+const opts = parseArgs(NAME, { compress: ['none'] });
+const info = await gatewayBot(opts.api, opts.token);
+const manager = new ShardManager({
+  token: opts.token,
+  intents: INTENTS,
+  info,
+  debug: true,
+  handlePayload: (shardId, packet) => printDispatch(packet),
+  onShardDisconnect: (d) => log(NAME, `shard ${d.shardId} disconnected code=${d.code} ${d.reason ?? ''}`),
+  onShardReconnect: (d) => log(NAME, `shard ${d.shardId} reconnecting`),
+});
+onStop(NAME);
+manager.spawnShards().then(
+  () => log(NAME, 'spawnShards() resolved'),
+  (e) => { log(NAME, `spawnShards() failed: ${e?.stack ?? e}`); process.exitCode = 1; },
+);

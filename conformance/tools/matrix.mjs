@@ -1,9 +1,25 @@
 #!/usr/bin/env node
-// matrix.mjs: turns `mockgateway run` outputs into matrix.md / matrix.json,
-// and gates CI on them.
+// matrix.mjs: turns `mockgateway run` outputs into matrix.md / matrix.json
+// and the bug reports (bugs/CLIENT-SCENARIO.md), and gates CI on them.
 //   write      --root R --raw BUILD/conformance --out DIR --clients a,b [--install-seconds N --run-seconds N] -- SCENARIO_PATHS...
+//              exit 1 if a non-PASS cell has no verdict (unjudged) or a verdict breaks the rules below
 //   check      --matrix DIR/matrix.json --known-good conformance/known-good.json
 //   known-good --matrix conformance/matrix.json --out conformance/known-good.json
+//   list       --root R --client C -- SCENARIO_PATHS...   the scenario files client C runs, one a line
+//
+// Verdict classes (every non-PASS cell gets one):
+//   unsupported   the scenario "requires" a feature the client does not offer
+//                 (CLIENTS[c].features); decided here, from the scenario file.
+//                 verdicts.json may also say it, for a feature no "requires"
+//                 names, with the feature in "reason".
+//   client bug    from verdicts.json: the client breaks a rule; "why" cites it
+//                 (PROTOCOL.md section, Discord docs or an RFC). Each gets a
+//                 report, bugs/CLIENT-SCENARIO.md, written here.
+//   scenario bug  from verdicts.json: the scenario was wrong; fixed in the same
+//                 change, so a cell should carry it only until the next run.
+// A verdict may carry "mismatch" (a regular expression): it applies only when
+// the cell's first mismatch matches, so a cell that now fails for another
+// reason shows up unjudged instead of inheriting an old verdict.
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -11,30 +27,65 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
-// What each client is and how it ran; "compression" is what the adapter maps
-// the scenarios' --compress argument to.
+// What each client is and offers. "features" are the scenario "requires"
+// values the client (as its adapter runs it) offers; "only" limits a client
+// to the scenarios requiring that feature. "pkg"/"extra": npm packages whose
+// installed version is reported (under "tree", default conformance/).
 const CLIENTS = {
   'dgw-client': {
-    label: 'dgw-client', pkg: null, version: 'this repo',
-    compression: 'as asked: zlib-stream and zstd-stream (libdgw)',
+    label: 'dgw-client', version: 'this repo', language: 'C',
+    features: ['zlib-stream', 'zstd-stream', 'etf'],
+    transport: 'as asked: zlib-stream, zstd-stream (libdgw); ETF as asked',
+  },
+  'dgw-shards': {
+    label: 'dgw-shards', version: 'this repo', language: 'C', only: 'sharding',
+    features: ['sharding', 'zlib-stream', 'zstd-stream', 'etf'],
+    transport: 'as asked (libdgw); runs only the scenarios that require sharding',
   },
   'discordjs-ws': {
-    label: '@discordjs/ws', pkg: '@discordjs/ws', extra: '@discordjs/rest',
-    compression: 'none (zlib-stream needs the native zlib-sync; npm 11 builds no native modules)',
+    label: '@discordjs/ws', pkg: '@discordjs/ws', extra: '@discordjs/rest', language: 'JavaScript',
+    features: ['zlib-stream'],
+    transport: 'zlib-stream as asked (native zlib-sync 0.1.10, built by npm ci); no zstd; JSON only',
   },
   discordjs: {
-    label: 'discord.js', pkg: 'discord.js',
-    compression: 'none (zlib-stream only with the native zlib-sync; no option)',
+    label: 'discord.js', pkg: 'discord.js', language: 'JavaScript',
+    features: ['zlib-stream'],
+    transport: 'zlib-stream always (zlib-sync installed; no option); no zstd; JSON only',
   },
   eris: {
-    label: 'eris', pkg: 'eris',
-    compression: 'zlib-stream via pako 1.0.11 (pure JS) when asked; zstd-stream unsupported: none',
+    label: 'eris', pkg: 'eris', language: 'JavaScript',
+    features: ['zlib-stream', 'etf'],
+    transport: 'zlib-stream as asked (zlib-sync); no zstd; ETF as asked (native erlpack, conformance/etf/)',
   },
   oceanic: {
-    label: 'oceanic.js', pkg: 'oceanic.js',
-    compression: 'zlib-stream via pako 1.0.11 (pure JS) when asked; zstd-stream unsupported: none',
+    label: 'oceanic.js', pkg: 'oceanic.js', language: 'JavaScript',
+    features: ['zlib-stream'],
+    transport: 'zlib-stream as asked (zlib-sync); no zstd; JSON only (no erlpack in its tree)',
+  },
+  discordeno: {
+    label: '@discordeno/gateway', pkg: '@discordeno/gateway', language: 'JavaScript',
+    features: ['zlib-stream', 'zstd-stream'],
+    transport: 'zlib-stream (node:zlib) and zstd-stream (fzstd) as asked; JSON only',
+  },
+  seyfert: {
+    label: 'seyfert', pkg: 'seyfert', language: 'JavaScript',
+    features: [],
+    transport: 'none (its "compress" is IDENTIFY payload compression); JSON only; wss:// on port 443 only',
+  },
+  detritus: {
+    label: 'detritus-client-socket', pkg: 'detritus-client-socket', language: 'JavaScript',
+    features: ['zlib-stream', 'etf'],
+    transport: 'zlib-stream as asked (pako 1.0.11); no zstd; ETF as asked (erlpack, conformance/etf/); gateway v9',
+  },
+  discordpy: {
+    label: 'discord.py', version: 'python3-discord', language: 'Python',
+    features: ['zlib-stream'],
+    transport: 'zlib-stream always (no option); no zstd; JSON only',
   },
 };
+
+const VERDICTS = ['client bug', 'unsupported', 'scenario bug'];
+const CITATION = /PROTOCOL\.md|Discord docs|RFC ?\d+/;
 
 function args(argv) {
   const o = { _: [] };
@@ -59,7 +110,7 @@ function loadScenarios(root, paths) {
       const j = JSON.parse(fs.readFileSync(f, 'utf8'));
       if (typeof j.name !== 'string' || !Array.isArray(j.connections)) continue; // not a scenario (e.g. a schema)
       const rel = path.relative(root, f);
-      out.push({ name: j.name, file: rel, folder: path.basename(path.dirname(f)), rule: j.rule });
+      out.push({ name: j.name, file: rel, folder: path.basename(path.dirname(f)), rule: j.rule, requires: j.requires ?? [] });
     }
   }
   return out;
@@ -104,21 +155,44 @@ function globMatch(pattern, s) {
   return re.test(s);
 }
 
-function findVerdict(verdicts, client, scenario) {
+function findVerdict(verdicts, client, scenario, mismatch) {
+  const fits = (v) => !v.mismatch || new RegExp(v.mismatch).test(mismatch ?? '');
   const exact = verdicts[`${client}/${scenario}`];
-  if (exact) return exact;
+  if (exact && fits(exact)) return { key: `${client}/${scenario}`, v: exact };
   for (const [k, v] of Object.entries(verdicts)) {
     if (k.startsWith('_')) continue;
     const [c, s] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
-    if (c === client && globMatch(s, scenario)) return v;
+    if (c === client && s.includes('*') && globMatch(s, scenario) && fits(v)) return { key: k, v };
   }
   return null;
 }
 
-function pkgVersion(pkg) {
+// The scenario's required features the client does not offer.
+function missingFeatures(client, scenario) {
+  return scenario.requires.filter((f) => !CLIENTS[client].features.includes(f));
+}
+
+function runsScenario(client, scenario) {
+  const only = CLIENTS[client].only;
+  return !only || scenario.requires.includes(only);
+}
+
+function pkgVersion(pkg, tree = here) {
   try {
-    return JSON.parse(fs.readFileSync(path.join(here, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    return JSON.parse(fs.readFileSync(path.join(tree, 'node_modules', pkg, 'package.json'), 'utf8')).version;
   } catch { return '?'; }
+}
+
+function clientVersion(c) {
+  const info = CLIENTS[c];
+  if (c === 'discordpy') {
+    try { // Debian's package: its version file sits beside the module
+      const init = fs.readFileSync('/usr/lib/python3/dist-packages/discord/__init__.py', 'utf8');
+      return `${/__version__ = '([^']+)'/.exec(init)?.[1] ?? '?'} (Debian python3-discord)`;
+    } catch { return '?'; }
+  }
+  if (!info.pkg) return info.version;
+  return `${pkgVersion(info.pkg)}${info.extra ? ` + ${info.extra} ${pkgVersion(info.extra)}` : ''}`;
 }
 
 function write(o) {
@@ -129,12 +203,18 @@ function write(o) {
   const scenarios = loadScenarios(root, o.rest?.length ? o.rest : ['scenarios/']);
   const verdicts = JSON.parse(fs.readFileSync(path.join(here, 'verdicts.json'), 'utf8'));
   const meta = {};
-  const unjudged = [];
+  const problems = []; // unjudged cells and verdicts that break the rules: exit 1
+  const used = new Set();
   for (const c of clients) {
     const info = CLIENTS[c];
-    const version = info.pkg ? `${pkgVersion(info.pkg)}${info.extra ? ` + ${info.extra} ${pkgVersion(info.extra)}` : ''}` : info.version;
     const secs = fs.existsSync(path.join(raw, c, 'seconds')) ? Number(fs.readFileSync(path.join(raw, c, 'seconds'), 'utf8')) : null;
-    meta[c] = { label: info.label, version, compression: info.compression, seconds: secs, passed: 0, failed: 0 };
+    meta[c] = {
+      label: info.label, version: clientVersion(c), language: info.language, features: info.features,
+      transport: info.transport, seconds: secs,
+      // score: the scenarios the client supports (their "requires" it offers)
+      supported: 0, supported_passed: 0, unsupported: 0, unsupported_passed: 0,
+      verdicts: { 'client bug': 0, unsupported: 0, 'scenario bug': 0 },
+    };
     fs.rmSync(path.join(out, 'results', c), { recursive: true, force: true });
     fs.mkdirSync(path.join(out, 'results', c), { recursive: true });
   }
@@ -142,6 +222,7 @@ function write(o) {
   for (const c of clients) {
     const run = parseRun(path.join(raw, c, 'run.txt'));
     for (const r of rows) {
+      if (!runsScenario(c, r)) { r.cells[c] = { status: 'NOT RUN' }; continue; }
       const res = run.get(r.name) ?? { status: 'MISSING', mismatch: 'no PASS/FAIL line from mockgateway run' };
       const cell = { status: res.status };
       const tsrc = path.join(raw, c, 'transcripts', `${r.name}.log`);
@@ -150,13 +231,30 @@ function write(o) {
         fs.writeFileSync(path.join(out, rel), trimTranscript(fs.readFileSync(tsrc, 'utf8')));
         cell.transcript = rel;
       }
-      if (res.status === 'PASS') meta[c].passed++;
-      else {
-        meta[c].failed++;
+      const missing = missingFeatures(c, r);
+      const m = meta[c];
+      if (missing.length) { m.unsupported++; if (res.status === 'PASS') m.unsupported_passed++; }
+      else { m.supported++; if (res.status === 'PASS') m.supported_passed++; }
+      if (res.status !== 'PASS') {
         cell.mismatch = res.mismatch;
-        const v = findVerdict(verdicts, c, r.name);
-        if (v) Object.assign(cell, { reason: v.reason, verdict: v.verdict, why: v.why });
-        else { cell.verdict = 'unjudged'; unjudged.push(`${c}/${r.name}`); }
+        const found = missing.length ? null : findVerdict(verdicts, c, r.name, res.mismatch);
+        if (missing.length) {
+          Object.assign(cell, {
+            verdict: 'unsupported', reason: `needs ${missing.join(', ')}`,
+            why: `the scenario requires ${missing.join(', ')}; ${m.label} (as run here) does not offer it`,
+          });
+        } else if (found) {
+          used.add(found.key);
+          const v = found.v;
+          Object.assign(cell, { verdict: v.verdict, reason: v.reason, why: v.why });
+          if (!VERDICTS.includes(v.verdict)) problems.push(`${c}/${r.name}: verdict "${v.verdict}" (${found.key}) is none of ${VERDICTS.join(', ')}`);
+          if (v.verdict === 'client bug' && !CITATION.test(v.why ?? '')) problems.push(`${c}/${r.name}: client bug without a cited rule (PROTOCOL.md, Discord docs or an RFC) in "why" (${found.key})`);
+          if (!v.reason || !v.why) problems.push(`${c}/${r.name}: verdict ${found.key} needs "reason" and "why"`);
+        } else {
+          cell.verdict = 'unjudged';
+          problems.push(`${c}/${r.name}: unjudged (${res.status}: ${res.mismatch}); add a verdict to conformance/verdicts.json`);
+        }
+        if (cell.verdict in m.verdicts) m.verdicts[cell.verdict]++;
       }
       r.cells[c] = cell;
     }
@@ -171,12 +269,94 @@ function write(o) {
   };
   fs.writeFileSync(path.join(out, 'matrix.json'), `${JSON.stringify(matrix, null, 1)}\n`);
   fs.writeFileSync(path.join(out, 'matrix.md'), renderMd(matrix, clients));
-  for (const c of clients) console.log(`   ${meta[c].label}: ${meta[c].passed} passed, ${meta[c].failed} failed`);
-  if (unjudged.length) {
-    console.log(`   ${unjudged.length} FAIL cell(s) without a verdict in conformance/verdicts.json:`);
-    for (const u of unjudged) console.log(`     ${u}`);
+  const nbugs = writeBugReports(matrix, clients, root, out, raw);
+  for (const c of clients) {
+    const x = meta[c];
+    console.log(`   ${x.label}: ${x.supported_passed}/${x.supported} supported scenarios pass; ${x.unsupported} unsupported (${x.unsupported_passed} pass anyway); ${x.verdicts['client bug']} client bug cells`);
   }
-  console.log(`   wrote ${path.relative(process.cwd(), path.join(out, 'matrix.md'))} and matrix.json`);
+  // Verdicts for a client and scenario of this run that judged no cell.
+  const stale = Object.keys(verdicts).filter((k) => {
+    if (k.startsWith('_') || used.has(k)) return false;
+    const [c, pat] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+    return clients.includes(c) && rows.some((r) => r.cells[c]?.status !== 'NOT RUN' && globMatch(pat, r.name));
+  });
+  if (stale.length) console.log(`   verdicts that matched no cell of this run (stale, or the scenario was not run): ${stale.join(', ')}`);
+  console.log(`   wrote ${path.relative(process.cwd(), path.join(out, 'matrix.md'))}, matrix.json and ${nbugs} bug reports in ${path.relative(process.cwd(), path.join(out, 'bugs'))}/`);
+  if (problems.length) {
+    console.log(`   ${problems.length} cell(s) not judged properly:`);
+    for (const u of problems) console.log(`     ${u}`);
+    process.exitCode = 1;
+  }
+}
+
+// The lines of a transcript that show what went wrong: the protocol lines
+// (not the client's own log, "cl") before the first mismatch, and it.
+function excerpt(text, max = 24) {
+  const lines = text.split('\n');
+  let end = lines.findIndex((l) => / !! /.test(l));
+  if (end < 0) end = lines.length - 1;
+  const picked = [];
+  for (let i = end; i >= 0 && picked.length < max; i--) {
+    const l = lines[i];
+    if (/^\[[\d. ]+\] +(#\d+ +)?cl /.test(l) || !l.trim()) continue;
+    picked.unshift(l.length > 300 ? `${l.slice(0, 300)} [...]` : l);
+  }
+  return picked.join('\n');
+}
+
+// bugs/CLIENT-SCENARIO.md for every "client bug" cell of the clients run
+// (the reports of those clients from an earlier run are replaced).
+function writeBugReports(m, clients, root, out, raw) {
+  const dir = path.join(out, 'bugs');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(dir)) {
+    if (clients.some((c) => f.startsWith(`${c}-`)) && f.endsWith('.md')) fs.rmSync(path.join(dir, f));
+  }
+  let n = 0;
+  for (const r of m.scenarios) {
+    for (const c of clients) {
+      const x = r.cells[c];
+      if (x.verdict !== 'client bug') continue;
+      const info = m.clients[c];
+      const tpath = path.join(raw, c, 'transcripts', `${r.name}.log`);
+      const tx = fs.existsSync(tpath) ? excerpt(fs.readFileSync(tpath, 'utf8')) : '(no transcript)';
+      const rel = (p) => path.relative(dir, path.join(root, p));
+      const L = [
+        `# ${info.label} ${info.version}: ${x.reason}`,
+        '',
+        `**Rule broken:** ${x.why}`,
+        '',
+        `**Scenario:** [\`${r.file}\`](${rel(r.file)}) (\`${r.name}\`): ${r.rule}`,
+        '',
+        `**What happened** (the mock gateway's verdict): ${x.mismatch}`,
+        '',
+        `**Client:** ${info.label} ${info.version} (${info.language}), unmodified, configured by`,
+        `[\`conformance/adapters/\`](${rel('conformance/adapters')}) (see \`conformance/README.md\`); transport: ${info.transport}.`,
+        '',
+        '## Transcript excerpt',
+        '',
+        'Times in seconds from the scenario start; `->` sent to the client, `<-` received from it, `??` expected, `!!` the mismatch (client log lines left out).',
+        '',
+        '```',
+        tx,
+        '```',
+        '',
+        `Whole transcript: [\`results/${c}/${r.name}.log\`](../results/${c}/${r.name}.log).`,
+        '',
+        '## Reproduce',
+        '',
+        'From a checkout of libdgw, after `meson setup build && ninja -C build` (Debian 12: `WITH_NODE=1 bash scripts/setup-debian.sh` installs what it needs):',
+        '',
+        '```sh',
+        `bash conformance/run-matrix.sh --clients ${c} --out /tmp/repro-${c} --scenarios ${r.file}`,
+        '```',
+        '',
+      ];
+      fs.writeFileSync(path.join(dir, `${c}-${r.name}.md`), L.join('\n'));
+      n++;
+    }
+  }
+  return n;
 }
 
 const esc = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -185,35 +365,51 @@ function renderMd(m, clients) {
   const L = [];
   L.push('# Conformance matrix: scenarios/ x gateway clients', '');
   L.push('Generated by `bash conformance/run-matrix.sh` (do not edit by hand; verdicts live in',
-    '`conformance/verdicts.json`). Each cell links to the transcript of that run',
-    '(long lines cut). See `conformance/README.md` for what the matrix is.', '');
+    '`conformance/verdicts.json`, bug reports in `bugs/`). Each cell links to the transcript of',
+    'that run (long lines cut). See `conformance/README.md` for what the matrix is.', '');
   L.push(`Run: ${m.date}, node ${m.node}; npm ci ${m.timing_seconds.npm_ci} s, scenarios ${m.timing_seconds.scenarios} s.`, '');
-  L.push('| client | version | transport compression | passed | failed | time |', '|---|---|---|---|---|---|');
+  L.push('A client\'s score counts the scenarios it supports: those whose `requires` it offers.',
+    'The others are "unsupported": shown in the matrix, not counted.', '');
+  L.push('| client | language | version | offers | transport, encoding | score (supported passed / supported) | unsupported (pass anyway) | client bug cells | time |',
+    '|---|---|---|---|---|---|---|---|---|');
   for (const c of clients) {
     const x = m.clients[c];
-    L.push(`| ${x.label} | ${esc(x.version)} | ${esc(x.compression)} | ${x.passed} | ${x.failed} | ${x.seconds ?? '?'} s |`);
+    L.push(`| ${x.label} | ${x.language} | ${esc(x.version)} | ${x.features.join(', ') || '-'} | ${esc(x.transport)} | **${x.supported_passed}/${x.supported}** | ${x.unsupported} (${x.unsupported_passed}) | ${x.verdicts['client bug']} | ${x.seconds ?? '?'} s |`);
   }
   L.push('', '## Scenarios', '');
-  L.push(`| scenario | ${clients.map((c) => m.clients[c].label).join(' | ')} |`);
-  L.push(`|---|${clients.map(() => '---').join('|')}|`);
+  L.push('`PASS`; `FAIL (client bug)`; `fail (unsupported)` (not counted); `-`: not run for that client.', '');
+  L.push(`| scenario | requires | ${clients.map((c) => m.clients[c].label).join(' | ')} |`);
+  L.push(`|---|---|${clients.map(() => '---').join('|')}|`);
   for (const r of m.scenarios) {
     const cells = clients.map((c) => {
       const x = r.cells[c];
-      const link = x.transcript ? `[${x.status}](${x.transcript})` : x.status;
+      if (x.status === 'NOT RUN') return '-';
+      const word = x.verdict === 'unsupported' ? x.status.toLowerCase() : x.status;
+      const link = x.transcript ? `[${word}](${x.transcript})` : word;
       return x.status === 'PASS' ? link : `${link} (${x.verdict})`;
     });
-    L.push(`| [${r.name}](../${r.file}) | ${cells.join(' | ')} |`);
+    L.push(`| [${r.name}](../${r.file}) | ${r.requires.join(', ') || '-'} | ${cells.join(' | ')} |`);
   }
-  L.push('', '## Failures', '');
-  L.push('| scenario | client | verdict | reason | justification | first mismatch |', '|---|---|---|---|---|---|');
-  for (const r of m.scenarios) {
-    for (const c of clients) {
-      const x = r.cells[c];
-      if (x.status === 'PASS') continue;
-      L.push(`| ${r.name} | ${m.clients[c].label} | ${esc(x.verdict)} | ${esc(x.reason)} | ${esc(x.why)} | ${esc(x.mismatch)} |`);
+  for (const [title, which] of [['Client bugs', 'client bug'], ['Scenario bugs', 'scenario bug'], ['Unjudged', 'unjudged'], ['Unsupported', 'unsupported']]) {
+    const rows = [];
+    for (const r of m.scenarios) {
+      for (const c of clients) {
+        const x = r.cells[c];
+        if (x.status === 'PASS' || x.status === 'NOT RUN' || x.verdict !== which) continue;
+        const report = which === 'client bug' ? ` ([report](bugs/${c}-${r.name}.md))` : '';
+        rows.push(`| ${r.name} | ${m.clients[c].label} | ${esc(x.reason)}${report} | ${esc(x.why)} | ${esc(x.mismatch)} |`);
+      }
     }
+    if (!rows.length) continue;
+    L.push('', `## ${title} (${rows.length})`, '');
+    L.push('| scenario | client | reason | rule / justification | first mismatch |', '|---|---|---|---|---|', ...rows);
   }
   return `${L.join('\n')}\n`;
+}
+
+function list(o) {
+  const scenarios = loadScenarios(path.resolve(o.root), o.rest?.length ? o.rest : ['scenarios/']);
+  for (const s of scenarios) if (runsScenario(o.client, s)) console.log(s.file);
 }
 
 function check(o) {
@@ -221,8 +417,10 @@ function check(o) {
   const kg = JSON.parse(fs.readFileSync(o['known-good'], 'utf8'));
   let pass = 0, fail = 0;
   for (const c of Object.keys(m.clients)) {
-    // dgw-client: every scenario; others: the cells known to pass.
-    const gate = c === 'dgw-client' ? m.scenarios.map((s) => s.name) : (kg[c] ?? []);
+    // dgw-client: every scenario it supports; others: the cells known to pass.
+    const gate = c === 'dgw-client'
+      ? m.scenarios.filter((s) => s.cells[c] && s.cells[c].status !== 'NOT RUN' && s.cells[c].verdict !== 'unsupported').map((s) => s.name)
+      : (kg[c] ?? []);
     let ok = 0;
     for (const name of gate) {
       const row = m.scenarios.find((s) => s.name === name);
@@ -248,6 +446,6 @@ function knownGood(o) {
 }
 
 const o = args(process.argv.slice(2));
-const cmd = { write, check, 'known-good': knownGood }[o._[0]];
-if (!cmd) { console.error('usage: matrix.mjs write|check|known-good ...'); process.exit(2); }
+const cmd = { write, check, 'known-good': knownGood, list }[o._[0]];
+if (!cmd) { console.error('usage: matrix.mjs write|check|known-good|list ...'); process.exit(2); }
 cmd(o);

@@ -304,13 +304,18 @@ function excerpt(text, max = 24) {
   return picked.join('\n');
 }
 
+const GENERATED = '<!-- written by conformance/tools/matrix.mjs from verdicts.json: edit that, not this -->';
+
 // bugs/CLIENT-SCENARIO.md for every "client bug" cell of the clients run
 // (the reports of those clients from an earlier run are replaced).
 function writeBugReports(m, clients, root, out, raw) {
   const dir = path.join(out, 'bugs');
   fs.mkdirSync(dir, { recursive: true });
+  // Only the reports this tool wrote (their first line says so) are replaced;
+  // hand-written ones (a bug no matrix cell shows) stay.
   for (const f of fs.readdirSync(dir)) {
-    if (clients.some((c) => f.startsWith(`${c}-`)) && f.endsWith('.md')) fs.rmSync(path.join(dir, f));
+    const p = path.join(dir, f);
+    if (clients.some((c) => f.startsWith(`${c}-`)) && f.endsWith('.md') && fs.readFileSync(p, 'utf8').startsWith(GENERATED)) fs.rmSync(p);
   }
   let n = 0;
   for (const r of m.scenarios) {
@@ -322,6 +327,7 @@ function writeBugReports(m, clients, root, out, raw) {
       const tx = fs.existsSync(tpath) ? excerpt(fs.readFileSync(tpath, 'utf8')) : '(no transcript)';
       const rel = (p) => path.relative(dir, path.join(root, p));
       const L = [
+        GENERATED,
         `# ${info.label} ${info.version}: ${x.reason}`,
         '',
         `**Rule broken:** ${x.why}`,

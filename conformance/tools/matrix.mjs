@@ -34,8 +34,8 @@ const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const CLIENTS = {
   'dgw-client': {
     label: 'dgw-client', version: 'this repo', language: 'C',
-    features: ['zlib-stream', 'zstd-stream', 'etf'],
-    transport: 'as asked: zlib-stream, zstd-stream (libdgw); ETF as asked',
+    features: ['zlib-stream', 'zstd-stream', 'etf', 'payload-compression', 'request-channel-info'],
+    transport: 'as asked: zlib-stream, zstd-stream or payload compression (libdgw); ETF as asked',
   },
   'dgw-shards': {
     label: 'dgw-shards', version: 'this repo', language: 'C', only: 'sharding',

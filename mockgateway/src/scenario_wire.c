@@ -11,6 +11,7 @@
 
 #include "default_mode.h"
 #include "rules.h"
+#include "encoding.h"
 #include "scenario_internal.h"
 #include "util.h"
 
@@ -19,6 +20,7 @@ void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, siz
 {
     mg_send_opts o = {.ping_len = -1};
     if (shape) {
+        o.zpayload = shape->zpayload;
         o.message_splits = shape->message_splits;
         o.frame_splits = shape->frame_splits;
         o.write_splits = shape->write_splits;
@@ -36,7 +38,13 @@ void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, siz
         setsockopt(sc->c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
         mg_transcript_add(&r->tr, now, sc->num, "..", "TCP corked: what follows leaves together");
     }
-    mg_transcript_payload(&r->tr, now, sc->num, "->", NULL, json, len);
+    mg_transcript_payload(&r->tr, now, sc->num, "->",
+                          o.zpayload == MG_ZPAYLOAD_WHOLE       ? "(zlib) "
+                          : o.zpayload == MG_ZPAYLOAD_TRUNCATED ? "(zlib, truncated) "
+                          : o.zpayload == MG_ZPAYLOAD_TRAILING  ? "(zlib, trailing junk) "
+                          : sc->c && sc->c->etf                 ? "(etf) "
+                                                                : NULL,
+                          json, len);
     if (!sc->c || mg_conn_send_payload(sc->c, json, len, shape ? &o : NULL) != 0)
         mg_transcript_add(&r->tr, now, sc->num, "..", "(connection not open: not sent)");
 }
@@ -51,6 +59,8 @@ int mg_scn_new_session(mg_scenario_run *r)
     if (r->sess)
         mg_session_remove(&r->store, r->sess);
     r->sess = mg_session_create(&r->store, r->token, 0, 1);
+    if (r->sess && r->sc->session_id)
+        snprintf(r->sess->id, sizeof r->sess->id, "%s", r->sc->session_id);
     r->last_sent_seq = -1;
     r->nseq_times = 0;
     return r->sess ? 0 : -1;
@@ -96,8 +106,13 @@ void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, co
         mg_transcript_add(&r->tr, now, sc->num, "..", "withheld dispatch s=%ld t=%s (the client missed it)", seq, t);
     } else {
         mg_scn_send_text(r, sc, (const char *)p.data, p.len, shape, now);
-        r->last_sent_seq = seq;
-        mg_scn_note_seq_sent(r, seq, now);
+        /* A payload spoiled on purpose cannot be read: for the checks it
+         * was never received, and a RESUME must get it replayed. */
+        int spoiled = shape && (shape->zpayload == MG_ZPAYLOAD_TRUNCATED || shape->zpayload == MG_ZPAYLOAD_TRAILING);
+        if (!spoiled) {
+            r->last_sent_seq = seq;
+            mg_scn_note_seq_sent(r, seq, now);
+        }
     }
     mg_buf_free(&p);
 }

@@ -247,6 +247,7 @@ function write(o) {
           used.add(found.key);
           const v = found.v;
           Object.assign(cell, { verdict: v.verdict, reason: v.reason, why: v.why });
+          if (v.verdict === 'client bug') cell.verdict_key = found.key;
           if (!VERDICTS.includes(v.verdict)) problems.push(`${c}/${r.name}: verdict "${v.verdict}" (${found.key}) is none of ${VERDICTS.join(', ')}`);
           if (v.verdict === 'client bug' && !CITATION.test(v.why ?? '')) problems.push(`${c}/${r.name}: client bug without a cited rule (PROTOCOL.md, Discord docs or an RFC) in "why" (${found.key})`);
           if (!v.reason || !v.why) problems.push(`${c}/${r.name}: verdict ${found.key} needs "reason" and "why"`);
@@ -267,9 +268,9 @@ function write(o) {
     clients: meta,
     scenarios: rows,
   };
+  const nbugs = writeBugReports(matrix, clients, root, out, raw);
   fs.writeFileSync(path.join(out, 'matrix.json'), `${JSON.stringify(matrix, null, 1)}\n`);
   fs.writeFileSync(path.join(out, 'matrix.md'), renderMd(matrix, clients));
-  const nbugs = writeBugReports(matrix, clients, root, out, raw);
   for (const c of clients) {
     const x = meta[c];
     console.log(`   ${x.label}: ${x.supported_passed}/${x.supported} supported scenarios pass; ${x.unsupported} unsupported (${x.unsupported_passed} pass anyway); ${x.verdicts['client bug']} client bug cells`);
@@ -306,8 +307,10 @@ function excerpt(text, max = 24) {
 
 const GENERATED = '<!-- written by conformance/tools/matrix.mjs from verdicts.json: edit that, not this -->';
 
-// bugs/CLIENT-SCENARIO.md for every "client bug" cell of the clients run
-// (the reports of those clients from an earlier run are replaced).
+// One report per client bug: per verdict of verdicts.json, so a verdict that
+// judges many cells (a '*' key) is one report listing them, named after its
+// first scenario, bugs/CLIENT-SCENARIO.md. Each cell gets "report", its
+// path. The reports this tool wrote for the clients run are replaced.
 function writeBugReports(m, clients, root, out, raw) {
   const dir = path.join(out, 'bugs');
   fs.mkdirSync(dir, { recursive: true });
@@ -317,52 +320,62 @@ function writeBugReports(m, clients, root, out, raw) {
     const p = path.join(dir, f);
     if (clients.some((c) => f.startsWith(`${c}-`)) && f.endsWith('.md') && fs.readFileSync(p, 'utf8').startsWith(GENERATED)) fs.rmSync(p);
   }
-  let n = 0;
+  const groups = new Map(); // "client verdict-key" -> [{ r, x }]
   for (const r of m.scenarios) {
     for (const c of clients) {
       const x = r.cells[c];
       if (x.verdict !== 'client bug') continue;
-      const info = m.clients[c];
-      const tpath = path.join(raw, c, 'transcripts', `${r.name}.log`);
-      const tx = fs.existsSync(tpath) ? excerpt(fs.readFileSync(tpath, 'utf8')) : '(no transcript)';
-      const rel = (p) => path.relative(dir, path.join(root, p));
-      const L = [
-        GENERATED,
-        `# ${info.label} ${info.version}: ${x.reason}`,
-        '',
-        `**Rule broken:** ${x.why}`,
-        '',
-        `**Scenario:** [\`${r.file}\`](${rel(r.file)}) (\`${r.name}\`): ${r.rule}`,
-        '',
-        `**What happened** (the mock gateway's verdict): ${x.mismatch}`,
-        '',
-        `**Client:** ${info.label} ${info.version} (${info.language}), unmodified, configured by`,
-        `[\`conformance/adapters/\`](${rel('conformance/adapters')}) (see \`conformance/README.md\`); transport: ${info.transport}.`,
-        '',
-        '## Transcript excerpt',
-        '',
-        'Times in seconds from the scenario start; `->` sent to the client, `<-` received from it, `??` expected, `!!` the mismatch (client log lines left out).',
-        '',
-        '```',
-        tx,
-        '```',
-        '',
-        `Whole transcript: [\`results/${c}/${r.name}.log\`](../results/${c}/${r.name}.log).`,
-        '',
-        '## Reproduce',
-        '',
-        'From a checkout of libdgw, after `meson setup build && ninja -C build` (Debian 12: `WITH_NODE=1 bash scripts/setup-debian.sh` installs what it needs):',
-        '',
-        '```sh',
-        `bash conformance/run-matrix.sh --clients ${c} --out /tmp/repro-${c} --scenarios ${r.file}`,
-        '```',
-        '',
-      ];
-      fs.writeFileSync(path.join(dir, `${c}-${r.name}.md`), L.join('\n'));
-      n++;
+      const k = `${c} ${x.verdict_key}`;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push({ c, r, x });
     }
   }
-  return n;
+  const rel = (p) => path.relative(dir, path.join(root, p));
+  for (const cells of groups.values()) {
+    const { c, r, x } = cells[0];
+    const info = m.clients[c];
+    const file = `${c}-${r.name}.md`;
+    for (const y of cells) y.x.report = `bugs/${file}`;
+    const tpath = path.join(raw, c, 'transcripts', `${r.name}.log`);
+    const tx = fs.existsSync(tpath) ? excerpt(fs.readFileSync(tpath, 'utf8')) : '(no transcript)';
+    const files = cells.map((y) => y.r.file);
+    const L = [
+      GENERATED,
+      `# ${info.label} ${info.version}: ${x.reason}`,
+      '',
+      `**Rule broken:** ${x.why}`,
+      '',
+      `**Client:** ${info.label} ${info.version} (${info.language}), unmodified, configured by`,
+      `[\`conformance/adapters/\`](${rel('conformance/adapters')}) (see \`conformance/README.md\`); transport: ${info.transport}.`,
+      '',
+      `## Scenario${cells.length > 1 ? `s (${cells.length})` : ''}`,
+      '',
+      ...cells.map((y) => `- [\`${y.r.file}\`](${rel(y.r.file)}) (\`${y.r.name}\`, [transcript](../results/${c}/${y.r.name}.log)): ${y.x.mismatch}`),
+      '',
+      `Rule of the first: ${r.rule}`,
+      '',
+      `## Transcript excerpt (\`${r.name}\`)`,
+      '',
+      'Times in seconds from the scenario start; `->` sent to the client, `<-` received from it, `??` expected, `!!` the mismatch (client log lines left out).',
+      '',
+      '```',
+      tx,
+      '```',
+      '',
+      '## Reproduce',
+      '',
+      'From a checkout of libdgw, after `meson setup build && ninja -C build` (Debian 12: `WITH_NODE=1 bash scripts/setup-debian.sh` installs what it needs):',
+      '',
+      '```sh',
+      `bash conformance/run-matrix.sh --clients ${c} --out /tmp/repro-${c} --scenarios ${r.file}`,
+      '```',
+      '',
+      ...(cells.length > 1 ? ['All of them:', '', '```sh', `bash conformance/run-matrix.sh --clients ${c} --out /tmp/repro-${c} --scenarios ${files.join(' ')}`, '```', ''] : []),
+    ];
+    fs.writeFileSync(path.join(dir, file), L.join('\n'));
+  }
+  for (const r of m.scenarios) for (const c of clients) delete r.cells[c].verdict_key;
+  return groups.size;
 }
 
 const esc = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -402,7 +415,7 @@ function renderMd(m, clients) {
       for (const c of clients) {
         const x = r.cells[c];
         if (x.status === 'PASS' || x.status === 'NOT RUN' || x.verdict !== which) continue;
-        const report = which === 'client bug' ? ` ([report](bugs/${c}-${r.name}.md))` : '';
+        const report = x.report ? ` ([report](${x.report}))` : '';
         rows.push(`| ${r.name} | ${m.clients[c].label} | ${esc(x.reason)}${report} | ${esc(x.why)} | ${esc(x.mismatch)} |`);
       }
     }

@@ -11,6 +11,8 @@
 #     scenario session/reconnect-op7-resume.json (resume after RECONNECT).
 # Prints one PASS/FAIL line per check and a closing "N passed, N failed".
 # Needs node + npm (WITH_NODE=1 scripts/setup-debian.sh) and the npm registry.
+# CONFORMANCE_JOBS: scenarios per client run at once (default 4; see
+# mockgateway/README.md, "Parallel runs").
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -35,7 +37,8 @@ t=$(date +%s)
 # run-matrix.sh: 2 = it could not run; 1 = written, with a cell nobody has
 # judged yet (a new failure: the gate below says whether it is a regression).
 rm -f "$out/matrix.json"
-bash "$here/run-matrix.sh" --clients dgw-client,discordjs-ws --build "$build" --out "$out" --jobs 2
+bash "$here/run-matrix.sh" --clients dgw-client,discordjs-ws --build "$build" --out "$out" --jobs 2 \
+  -j "${CONFORMANCE_JOBS:-4}"
 rc=$?
 if [[ $rc -ge 2 || ! -f $out/matrix.json ]]; then
   echo "FAIL  run-matrix.sh could not run"; fail=$(( fail + 1 ))
@@ -44,7 +47,7 @@ else
     | tee "$out/gate.txt" | grep -v '^gate:'
   count "$out/gate.txt" "matrix gate"
 fi
-echo "   ($(( $(date +%s) - t )) s; transcripts in $out/results/)"
+echo "   ($(( $(date +%s) - t )) s; transcripts in $out/results/, the page: $out/matrix.html)"
 
 echo "== conformance 2/3: interop, @discordjs/ws + @discordjs/rest against the default mode"
 t=$(date +%s)

@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # run-matrix.sh: runs every scenario in scenarios/ against each client through
-# `mockgateway run`, then writes matrix.md, matrix.json, results/ and bugs/.
+# `mockgateway run`, then writes matrix.md, matrix.json, matrix.html (one
+# self-contained page: the matrix, each cell opening that run's transcript),
+# results/ and bugs/.
 #
 #   bash conformance/run-matrix.sh [--clients a,b,c] [--out DIR] [--build DIR]
-#        [--jobs N] [--no-install] [--scenarios PATH...]
+#        [--jobs N] [-j N] [--no-install] [--scenarios PATH...]
 #
 #   --clients   comma list (default: all): dgw-client, dgw-shards,
 #               discordjs-ws, discordjs, eris, oceanic, discordeno, seyfert,
 #               detritus, discordpy
-#   --out DIR   where matrix.md, matrix.json, results/CLIENT/*.log (the
-#               trimmed transcripts the matrix links to) and bugs/ go
+#   --out DIR   where matrix.md, matrix.json, matrix.html, results/CLIENT/*.log
+#               (the trimmed transcripts the matrix links to) and bugs/ go
 #               (default: conformance)
 #   --build DIR meson build dir with mockgateway and the dgw examples
 #               (default: build); raw outputs (JUnit XML, full transcripts,
-#               runner output) go to BUILD/conformance/CLIENT/
+#               runner output, the client's own report.html) go to
+#               BUILD/conformance/CLIENT/
 #   --jobs N    clients run in parallel, each with its own mock (default 3)
+#   -j N        scenarios of one client run in parallel (`mockgateway run -j N`,
+#               each with its own mock and client process; default 1)
 #   --no-install  skip `npm ci` (node_modules already installed)
 #   --scenarios   scenario files/dirs (default: scenarios/); must be last
-# dgw-shards runs only the scenarios that "require" sharding (none: skipped).
+# dgw-shards runs every scenario with one shard (the count /gateway/bot gives).
 # seyfert only connects to wss:// on port 443 (its WebSocket ignores the URL's
 # scheme and port), so its mock serves TLS on 127.0.0.1:443 with throwaway
 # certificates (mockgateway/tools/make-test-certs.sh) that node trusts
-# through NODE_EXTRA_CA_CERTS.
+# through NODE_EXTRA_CA_CERTS; one port, so its scenarios run one at a time
+# whatever -j says.
 # Network: only the npm registry (npm ci, from package-lock.json; the native
 # zlib-sync and erlpack are built from source by their install scripts, as
 # "allowScripts" in package.json lets them).
@@ -34,16 +40,17 @@ root=$(cd "$here/.." && pwd)
 cd "$root"
 
 all_clients=dgw-client,dgw-shards,discordjs-ws,discordjs,eris,oceanic,discordeno,seyfert,detritus,discordpy
-clients=$all_clients out=$here build=build jobs=3 install=1 scenarios=()
+clients=$all_clients out=$here build=build jobs=3 sjobs=1 install=1 scenarios=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --clients) clients=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    -j) sjobs=$2; shift 2 ;;
     --no-install) install=0; shift ;;
     --scenarios) shift; scenarios=("$@"); break ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "run-matrix.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -102,28 +109,23 @@ client_cmd() { # prints the client command, one word per line
 }
 
 run_client() {
-  local c=$1 raw=$build/conformance/$1 s e files mgopts=() envs=()
+  local c=$1 raw=$build/conformance/$1 s e j=$sjobs mgopts=() envs=()
   rm -rf "$raw"; mkdir -p "$raw"
   mapfile -t cmd < <(client_cmd "$c")
-  mapfile -t files < <(node "$here/tools/matrix.mjs" list --root "$root" --client "$c" -- "${scenarios[@]}")
-  if [[ ${#files[@]} -eq 0 ]]; then
-    echo "   $c: no scenario for it (dgw-shards runs those that require sharding): skipped"
-    echo "0 passed, 0 failed" > "$raw/run.txt"; echo 0 > "$raw/seconds"; return
-  fi
   if [[ $c = seyfert ]]; then
     sh "$root/mockgateway/tools/make-test-certs.sh" "$raw/certs" >/dev/null
     mgopts=(--tls --cert "$raw/certs/server.pem" --key "$raw/certs/server.key" --ca "$raw/certs/ca.pem" --listen 127.0.0.1:443)
-    envs=(NODE_EXTRA_CA_CERTS="$raw/certs/ca.pem")
+    envs=(NODE_EXTRA_CA_CERTS="$raw/certs/ca.pem") j=1
   fi
   s=$(date +%s)
-  env "${envs[@]}" "$mg" run "${mgopts[@]}" --junit "$raw/junit.xml" --transcript-dir "$raw/transcripts" \
-    "${files[@]}" -- "${cmd[@]}" > "$raw/run.txt" 2> "$raw/stderr.txt" || true
+  env "${envs[@]}" "$mg" run -j "$j" "${mgopts[@]}" --junit "$raw/junit.xml" --transcript-dir "$raw/transcripts" \
+    --html "$raw/report.html" "${scenarios[@]}" -- "${cmd[@]}" > "$raw/run.txt" 2> "$raw/stderr.txt" || true
   e=$(date +%s)
   echo $(( e - s )) > "$raw/seconds"
   echo "   $c: $(tail -n1 "$raw/run.txt") ($(( e - s )) s)"
 }
 
-echo "== scenarios x clients: ${list[*]} (${jobs} at a time)"
+echo "== scenarios x clients: ${list[*]} (${jobs} clients at a time, ${sjobs} scenarios each)"
 t1=$(date +%s)
 running=0
 for c in "${list[@]}"; do

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// matrix.mjs: turns `mockgateway run` outputs into matrix.md / matrix.json
-// and the bug reports (bugs/CLIENT-SCENARIO.md), and gates CI on them.
-//   write      --root R --raw BUILD/conformance --out DIR --clients a,b [--install-seconds N --run-seconds N] -- SCENARIO_PATHS...
+// matrix.mjs: turns `mockgateway run` outputs into matrix.md / matrix.json /
+// matrix.html and the bug reports (bugs/CLIENT-SCENARIO.md), and gates CI on them.
+//   write      --root R --raw BUILD/conformance --out DIR --clients a,b [--install-seconds N --run-seconds N]
+//              [--verdicts FILE (default conformance/verdicts.json)] -- SCENARIO_PATHS...
 //              exit 1 if a non-PASS cell has no verdict (unjudged) or a verdict breaks the rules below
 //   check      --matrix DIR/matrix.json --known-good conformance/known-good.json
 //   known-good --matrix conformance/matrix.json --out conformance/known-good.json
-//   list       --root R --client C -- SCENARIO_PATHS...   the scenario files client C runs, one a line
 //
 // Verdict classes (every non-PASS cell gets one):
 //   unsupported   the scenario "requires" a feature the client does not offer
@@ -28,8 +28,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 // What each client is and offers. "features" are the scenario "requires"
-// values the client (as its adapter runs it) offers; "only" limits a client
-// to the scenarios requiring that feature. "pkg"/"extra": npm packages whose
+// values the client (as its adapter runs it) offers. "pkg"/"extra": npm packages whose
 // installed version is reported (under "tree", default conformance/).
 const CLIENTS = {
   'dgw-client': {
@@ -38,9 +37,9 @@ const CLIENTS = {
     transport: 'as asked: zlib-stream, zstd-stream or payload compression (libdgw); ETF as asked',
   },
   'dgw-shards': {
-    label: 'dgw-shards', version: 'this repo', language: 'C', only: 'sharding',
-    features: ['sharding', 'zlib-stream', 'zstd-stream', 'etf'],
-    transport: 'as asked (libdgw); runs only the scenarios that require sharding',
+    label: 'dgw-shards', version: 'this repo', language: 'C',
+    features: ['sharding', 'zlib-stream', 'zstd-stream'],
+    transport: 'as asked: zlib-stream, zstd-stream (libdgw); JSON only; one shard (the count /gateway/bot gives)',
   },
   'discordjs-ws': {
     label: '@discordjs/ws', pkg: '@discordjs/ws', extra: '@discordjs/rest', language: 'JavaScript',
@@ -172,10 +171,6 @@ function missingFeatures(client, scenario) {
   return scenario.requires.filter((f) => !CLIENTS[client].features.includes(f));
 }
 
-function runsScenario(client, scenario) {
-  const only = CLIENTS[client].only;
-  return !only || scenario.requires.includes(only);
-}
 
 function pkgVersion(pkg, tree = here) {
   try {
@@ -183,8 +178,7 @@ function pkgVersion(pkg, tree = here) {
   } catch { return '?'; }
 }
 
-function clientVersion(c) {
-  const info = CLIENTS[c];
+function clientVersion(c, info) {
   if (c === 'discordpy') {
     try { // Debian's package: its version file sits beside the module
       const init = fs.readFileSync('/usr/lib/python3/dist-packages/discord/__init__.py', 'utf8');
@@ -201,15 +195,16 @@ function write(o) {
   const raw = path.resolve(o.raw);
   const clients = o.clients.split(',');
   const scenarios = loadScenarios(root, o.rest?.length ? o.rest : ['scenarios/']);
-  const verdicts = JSON.parse(fs.readFileSync(path.join(here, 'verdicts.json'), 'utf8'));
+  const verdicts = JSON.parse(fs.readFileSync(o.verdicts ? path.resolve(o.verdicts) : path.join(here, 'verdicts.json'), 'utf8'));
   const meta = {};
   const problems = []; // unjudged cells and verdicts that break the rules: exit 1
   const used = new Set();
   for (const c of clients) {
-    const info = CLIENTS[c];
+    // A client this file does not know (the report test's fixtures) offers nothing.
+    const info = CLIENTS[c] ?? { label: c, version: '', language: '?', features: [], transport: '' };
     const secs = fs.existsSync(path.join(raw, c, 'seconds')) ? Number(fs.readFileSync(path.join(raw, c, 'seconds'), 'utf8')) : null;
     meta[c] = {
-      label: info.label, version: clientVersion(c), language: info.language, features: info.features,
+      label: info.label, version: clientVersion(c, info), language: info.language, features: info.features,
       transport: info.transport, seconds: secs,
       // score: the scenarios the client supports (their "requires" it offers)
       supported: 0, supported_passed: 0, unsupported: 0, unsupported_passed: 0,
@@ -219,22 +214,23 @@ function write(o) {
     fs.mkdirSync(path.join(out, 'results', c), { recursive: true });
   }
   const rows = scenarios.map((s) => ({ ...s, cells: {} }));
+  const transcripts = new Map(); // "client/scenario" -> trimmed text, for matrix.html
   for (const c of clients) {
     const run = parseRun(path.join(raw, c, 'run.txt'));
     for (const r of rows) {
-      if (!runsScenario(c, r)) { r.cells[c] = { status: 'NOT RUN' }; continue; }
       const res = run.get(r.name) ?? { status: 'MISSING', mismatch: 'no PASS/FAIL line from mockgateway run' };
       const cell = { status: res.status };
+      if (res.seconds !== undefined) cell.seconds = res.seconds;
       const tsrc = path.join(raw, c, 'transcripts', `${r.name}.log`);
       if (fs.existsSync(tsrc)) {
         const rel = path.join('results', c, `${r.name}.log`);
-        fs.writeFileSync(path.join(out, rel), trimTranscript(fs.readFileSync(tsrc, 'utf8')));
+        const text = trimTranscript(fs.readFileSync(tsrc, 'utf8'));
+        fs.writeFileSync(path.join(out, rel), text);
         cell.transcript = rel;
+        transcripts.set(`${c}/${r.name}`, text);
       }
       const missing = missingFeatures(c, r);
       const m = meta[c];
-      if (missing.length) { m.unsupported++; if (res.status === 'PASS') m.unsupported_passed++; }
-      else { m.supported++; if (res.status === 'PASS') m.supported_passed++; }
       if (res.status !== 'PASS') {
         cell.mismatch = res.mismatch;
         const found = missing.length ? null : findVerdict(verdicts, c, r.name, res.mismatch);
@@ -246,10 +242,14 @@ function write(o) {
         } else if (found) {
           used.add(found.key);
           const v = found.v;
-          Object.assign(cell, { verdict: v.verdict, reason: v.reason, why: v.why });
+          // Every field of the verdict goes along (reason, why, a cited rule...):
+          // the HTML page shows them all. Its "mismatch" is a pattern, not the
+          // cell's mismatch.
+          const { mismatch: _pattern, ...fields } = v;
+          Object.assign(cell, Object.fromEntries(Object.entries(fields).filter(([k]) => !k.startsWith('_'))));
           if (v.verdict === 'client bug') cell.verdict_key = found.key;
           if (!VERDICTS.includes(v.verdict)) problems.push(`${c}/${r.name}: verdict "${v.verdict}" (${found.key}) is none of ${VERDICTS.join(', ')}`);
-          if (v.verdict === 'client bug' && !CITATION.test(v.why ?? '')) problems.push(`${c}/${r.name}: client bug without a cited rule (PROTOCOL.md, Discord docs or an RFC) in "why" (${found.key})`);
+          if (v.verdict === 'client bug' && !CITATION.test(`${v.rule ?? ''} ${v.why ?? ''}`)) problems.push(`${c}/${r.name}: client bug without a cited rule (PROTOCOL.md, Discord docs or an RFC) in "rule" or "why" (${found.key})`);
           if (!v.reason || !v.why) problems.push(`${c}/${r.name}: verdict ${found.key} needs "reason" and "why"`);
         } else {
           cell.verdict = 'unjudged';
@@ -257,6 +257,11 @@ function write(o) {
         }
         if (cell.verdict in m.verdicts) m.verdicts[cell.verdict]++;
       }
+      // The score counts the scenarios the client supports: not those whose
+      // "requires" it lacks (even if it passes them), nor a cell judged
+      // "unsupported" by hand.
+      if (missing.length || cell.verdict === 'unsupported') { m.unsupported++; if (res.status === 'PASS') m.unsupported_passed++; }
+      else { m.supported++; if (res.status === 'PASS') m.supported_passed++; }
       r.cells[c] = cell;
     }
   }
@@ -271,6 +276,7 @@ function write(o) {
   const nbugs = writeBugReports(matrix, clients, root, out, raw);
   fs.writeFileSync(path.join(out, 'matrix.json'), `${JSON.stringify(matrix, null, 1)}\n`);
   fs.writeFileSync(path.join(out, 'matrix.md'), renderMd(matrix, clients));
+  fs.writeFileSync(path.join(out, 'matrix.html'), renderHtml(matrix, clients, transcripts, root));
   for (const c of clients) {
     const x = meta[c];
     console.log(`   ${x.label}: ${x.supported_passed}/${x.supported} supported scenarios pass; ${x.unsupported} unsupported (${x.unsupported_passed} pass anyway); ${x.verdicts['client bug']} client bug cells`);
@@ -279,10 +285,10 @@ function write(o) {
   const stale = Object.keys(verdicts).filter((k) => {
     if (k.startsWith('_') || used.has(k)) return false;
     const [c, pat] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
-    return clients.includes(c) && rows.some((r) => r.cells[c]?.status !== 'NOT RUN' && globMatch(pat, r.name));
+    return clients.includes(c) && rows.some((r) => globMatch(pat, r.name));
   });
   if (stale.length) console.log(`   verdicts that matched no cell of this run (stale, or the scenario was not run): ${stale.join(', ')}`);
-  console.log(`   wrote ${path.relative(process.cwd(), path.join(out, 'matrix.md'))}, matrix.json and ${nbugs} bug reports in ${path.relative(process.cwd(), path.join(out, 'bugs'))}/`);
+  console.log(`   wrote ${path.relative(process.cwd(), path.join(out, 'matrix.md'))}, matrix.json matrix.html and ${nbugs} bug reports in ${path.relative(process.cwd(), path.join(out, 'bugs'))}/`);
   if (problems.length) {
     console.log(`   ${problems.length} cell(s) not judged properly:`);
     for (const u of problems) console.log(`     ${u}`);
@@ -396,13 +402,12 @@ function renderMd(m, clients) {
     L.push(`| ${x.label} | ${x.language} | ${esc(x.version)} | ${x.features.join(', ') || '-'} | ${esc(x.transport)} | **${x.supported_passed}/${x.supported}** | ${x.unsupported} (${x.unsupported_passed}) | ${x.verdicts['client bug']} | ${x.seconds ?? '?'} s |`);
   }
   L.push('', '## Scenarios', '');
-  L.push('`PASS`; `FAIL (client bug)`; `fail (unsupported)` (not counted); `-`: not run for that client.', '');
+  L.push('`PASS`; `FAIL (client bug)`; `fail (unsupported)` (not counted).', '');
   L.push(`| scenario | requires | ${clients.map((c) => m.clients[c].label).join(' | ')} |`);
   L.push(`|---|---|${clients.map(() => '---').join('|')}|`);
   for (const r of m.scenarios) {
     const cells = clients.map((c) => {
       const x = r.cells[c];
-      if (x.status === 'NOT RUN') return '-';
       const word = x.verdict === 'unsupported' ? x.status.toLowerCase() : x.status;
       const link = x.transcript ? `[${word}](${x.transcript})` : word;
       return x.status === 'PASS' ? link : `${link} (${x.verdict})`;
@@ -414,7 +419,7 @@ function renderMd(m, clients) {
     for (const r of m.scenarios) {
       for (const c of clients) {
         const x = r.cells[c];
-        if (x.status === 'PASS' || x.status === 'NOT RUN' || x.verdict !== which) continue;
+        if (x.status === 'PASS' || x.verdict !== which) continue;
         const report = x.report ? ` ([report](${x.report}))` : '';
         rows.push(`| ${r.name} | ${m.clients[c].label} | ${esc(x.reason)}${report} | ${esc(x.why)} | ${esc(x.mismatch)} |`);
       }
@@ -426,9 +431,30 @@ function renderMd(m, clients) {
   return `${L.join('\n')}\n`;
 }
 
-function list(o) {
-  const scenarios = loadScenarios(path.resolve(o.root), o.rest?.length ? o.rest : ['scenarios/']);
-  for (const s of scenarios) if (runsScenario(o.client, s)) console.log(s.file);
+// matrix.html: the page `mockgateway run --html` writes for one client
+// (mockgateway/src/report_page.html, its data shape described at its top),
+// filled with the whole matrix; self-contained, transcripts inline.
+function renderHtml(m, clients, transcripts, root) {
+  const page = fs.readFileSync(path.join(root, 'mockgateway', 'src', 'report_page.html'), 'utf8');
+  const data = {
+    kind: 'matrix',
+    title: 'Conformance matrix: scenarios x gateway clients',
+    generated: m.date,
+    seconds: m.timing_seconds.scenarios,
+    notes: [`node ${m.node}; npm ci ${m.timing_seconds.npm_ci} s, scenarios ${m.timing_seconds.scenarios} s. Verdicts: conformance/verdicts.json.`],
+    clients: clients.map((c) => ({ id: c, ...m.clients[c], compression: m.clients[c].transport })),
+    scenarios: m.scenarios.map((r) => ({
+      name: r.name, file: r.file, folder: r.folder, rule: r.rule,
+      cells: Object.fromEntries(clients.map((c) => {
+        const { transcript, ...cell } = r.cells[c];
+        return [c, transcript ? { ...cell, transcript: transcripts.get(`${c}/${r.name}`) ?? '' } : cell];
+      })),
+    })),
+  };
+  // Inside <script>, "</script>" or "<!--" in a transcript would end the
+  // element: no '<' reaches the page unescaped.
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  return page.replace('@REPORT_DATA@', () => json);
 }
 
 function check(o) {
@@ -438,7 +464,7 @@ function check(o) {
   for (const c of Object.keys(m.clients)) {
     // dgw-client: every scenario it supports; others: the cells known to pass.
     const gate = c === 'dgw-client'
-      ? m.scenarios.filter((s) => s.cells[c] && s.cells[c].status !== 'NOT RUN' && s.cells[c].verdict !== 'unsupported').map((s) => s.name)
+      ? m.scenarios.filter((s) => s.cells[c] && s.cells[c].verdict !== 'unsupported').map((s) => s.name)
       : (kg[c] ?? []);
     let ok = 0;
     for (const name of gate) {
@@ -465,6 +491,6 @@ function knownGood(o) {
 }
 
 const o = args(process.argv.slice(2));
-const cmd = { write, check, 'known-good': knownGood, list }[o._[0]];
-if (!cmd) { console.error('usage: matrix.mjs write|check|known-good|list ...'); process.exit(2); }
+const cmd = { write, check, 'known-good': knownGood }[o._[0]];
+if (!cmd) { console.error('usage: matrix.mjs write|check|known-good ...'); process.exit(2); }
 cmd(o);

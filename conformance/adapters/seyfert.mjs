@@ -2,7 +2,10 @@
 // a seyfert Client runs its shards with. It takes the GET /gateway/bot
 // answer from its caller (the Client passes its REST client's): the adapter
 // asks the mock's. seyfert has no transport compression (its "compress"
-// option is IDENTIFY payload compression) and speaks JSON only.
+// option is IDENTIFY payload compression) and speaks JSON only. No "debug":
+// its debug log of each sent payload masks the token by splitting it at '.'
+// and throws on a token without two dots (the mock's), so no IDENTIFY would
+// go out.
 import { createRequire } from 'node:module';
 import { parseArgs, gatewayBot, INTENTS, log, printDispatch, onStop } from './common.mjs';
 
@@ -14,7 +17,6 @@ const manager = new ShardManager({
   token: opts.token,
   intents: INTENTS,
   info,
-  debug: true,
   handlePayload: (shardId, packet) => printDispatch(packet),
   onShardDisconnect: (d) => log(NAME, `shard ${d.shardId} disconnected code=${d.code} ${d.reason ?? ''}`),
   onShardReconnect: (d) => log(NAME, `shard ${d.shardId} reconnecting`),

@@ -73,7 +73,10 @@ def main():
     handler.setFormatter(logging.Formatter('[discordpy] %(levelname)s %(name)s: %(message)s'))
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    # INFO, not DEBUG: discord.py's DEBUG log formats every received payload
+    # (a 1 MiB READY twice over), which alone stalls its event loop for
+    # seconds, heartbeats included, and fills the transcript.
+    root.setLevel(logging.INFO)
     logging.getLogger('asyncio').setLevel(logging.WARNING)
 
     intents = discord.Intents.none()

@@ -146,6 +146,13 @@ function trimTranscript(text) {
     }
     out.push(l.length > MAX ? `${l.slice(0, MAX)} [... ${l.length - MAX} more chars]` : l);
   }
+  // A client that retries in a tight loop logs tens of thousands of lines
+  // (oceanic.js against a dead resume URL: 8 MiB): keep the head and the
+  // tail, where the mismatch and the verdict are.
+  const KEEP = 1500;
+  if (out.length > 2 * KEEP + 1) {
+    out.splice(KEEP, out.length - 2 * KEEP, `[... cut by conformance/tools/matrix.mjs: ${out.length - 2 * KEEP} lines; the whole transcript is in BUILD/conformance/CLIENT/transcripts/]`);
+  }
   return out.join('\n');
 }
 

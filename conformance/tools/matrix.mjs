@@ -12,9 +12,10 @@
 //                 (CLIENTS[c].features); decided here, from the scenario file.
 //                 verdicts.json may also say it, for a feature no "requires"
 //                 names, with the feature in "reason".
-//   client bug    from verdicts.json: the client breaks a rule; "why" cites it
-//                 (PROTOCOL.md section, Discord docs or an RFC). Each gets a
-//                 report, bugs/CLIENT-SCENARIO.md, written here.
+//   client bug    from verdicts.json: the client breaks a rule; "rule" or "why"
+//                 cites it (PROTOCOL.md section, Discord docs or an RFC). Each
+//                 such verdict gets one report, bugs/CLIENT-SCENARIO.md (named
+//                 after its first scenario, listing all its cells), written here.
 //   scenario bug  from verdicts.json: the scenario was wrong; fixed in the same
 //                 change, so a cell should carry it only until the next run.
 // A verdict may carry "mismatch" (a regular expression): it applies only when
@@ -28,8 +29,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 // What each client is and offers. "features" are the scenario "requires"
-// values the client (as its adapter runs it) offers. "pkg"/"extra": npm packages whose
-// installed version is reported (under "tree", default conformance/).
+// values the client (as its adapter runs it) offers. "pkg"/"extra": npm
+// packages whose installed version (in conformance/node_modules) is reported.
 const CLIENTS = {
   'dgw-client': {
     label: 'dgw-client', version: 'this repo', language: 'C',

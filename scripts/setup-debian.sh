@@ -16,9 +16,10 @@ if [ "${WITH_NODE:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/n
 elif ! command -v node >/dev/null; then
   pkgs+=(nodejs)
 fi
-# The conformance matrix (conformance/): npm ci builds the native zlib-sync
-# and erlpack from source (node-gyp: a C++ compiler, make, python3; the node
-# headers come with the nodejs package), and discord.py is Debian's.
+# npm ci builds the native zlib-sync (bench/peer, conformance/) and erlpack
+# (conformance/etf/) from source with node-gyp: g++, make, python3 (the node
+# headers come with the nodejs package). discord.py, a client of the
+# conformance matrix, is Debian's.
 if [ "${WITH_NODE:-0}" = 1 ]; then
   pkgs+=(g++ make python3 python3-discord)
 fi

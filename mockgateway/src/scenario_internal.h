@@ -64,6 +64,13 @@ int mg_scn_need_cur(mg_scenario_run *r, uint64_t now);
 int mg_scn_code_matches(const mg_step *st, int code);
 void mg_scn_describe_codes(const mg_step *st, char *out, size_t n);
 int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now);
+/* scenario_stream.c */
+int mg_scn_step_stream(mg_scenario_run *r, const mg_step *st, uint64_t now);
+void mg_scn_stream_free(mg_scenario_run *r);
+/* The payloads of every stream step, built before any client connects (a
+ * step whose pool could not be built fails when it starts). */
+void mg_scn_stream_pools_build(mg_scenario_run *r);
+void mg_scn_stream_pools_free(mg_scenario_run *r);
 /* scenario_urls.c */
 void mg_scn_urls_init(mg_scenario_run *r);
 void mg_scn_urls_free(mg_scenario_run *r);

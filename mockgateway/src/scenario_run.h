@@ -46,6 +46,9 @@ typedef struct mg_scenario_run {
     uint64_t last_identify_at; /* 0: none yet */
     char dead_url[128], downgraded_url[128]; /* see scenario_urls.c */
     int decoy_fd;
+    struct mg_scn_stream *stream; /* the stream step under way (scenario_stream.c) */
+    struct mg_scn_pool *pools;    /* the payloads of each stream step, built at init */
+    size_t npools;
     uint64_t *arrivals;
     size_t narrivals;
     int done, failed;

@@ -16,8 +16,13 @@ if [ "${WITH_NODE:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/n
 elif ! command -v node >/dev/null; then
   pkgs+=(nodejs)
 fi
-# npm builds zlib-sync (bench/peer, conformance/) with node-gyp: python3, make, g++.
-[ "${WITH_NODE:-0}" = 1 ] && pkgs+=(python3 make g++)
+# npm ci builds the native zlib-sync (bench/peer, conformance/) and erlpack
+# (conformance/etf/) from source with node-gyp: g++, make, python3 (the node
+# headers come with the nodejs package). discord.py, a client of the
+# conformance matrix, is Debian's.
+if [ "${WITH_NODE:-0}" = 1 ]; then
+  pkgs+=(g++ make python3 python3-discord)
+fi
 [ "${WITH_AFL:-0}" = 1 ] && pkgs+=(afl++)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,17 +1,25 @@
 // @discordjs/ws 1.x + @discordjs/rest 2.x, unmodified. The REST client is
 // pointed at the mock (GET /gateway/bot), which hands out the gateway URL.
-// Transport compression: 1.2.3 only does zlib-stream through the native
-// zlib-sync (not installed, npm 11 runs no install scripts), and falls back to
-// IDENTIFY payload compression without it; so this adapter always runs with
-// compression: null ("none").
+// Transport compression: zlib-stream through the native zlib-sync (built by
+// npm ci: "allowScripts" in package.json), asked for only when the
+// scenario's client_args ask for it; without zlib-sync 1.2.3 would fall back
+// to IDENTIFY payload compression, so a run that asks for zlib-stream and
+// cannot load zlib-sync stops (requireNative). No zstd-stream, JSON only.
+import { createRequire } from 'node:module';
 import { REST } from '@discordjs/rest';
-import { WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
-import { parseArgs, INTENTS, log, printDispatch, onStop, apiBase } from './common.mjs';
+import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
+import { parseArgs, requireNative, INTENTS, log, printDispatch, onStop, apiBase } from './common.mjs';
 
 const NAME = 'discordjs-ws';
-const opts = parseArgs(NAME, ['none']);
+const opts = parseArgs(NAME, { compress: ['none', 'zlib-stream'] });
+if (opts.compress === 'zlib-stream') requireNative(NAME, createRequire(import.meta.url), 'zlib-sync');
 const rest = new REST({ api: apiBase(opts.api), version: '10' }).setToken(opts.token);
-const manager = new WebSocketManager({ token: opts.token, intents: INTENTS, rest, compression: null });
+const manager = new WebSocketManager({
+  token: opts.token,
+  intents: INTENTS,
+  rest,
+  compression: opts.compress === 'zlib-stream' ? CompressionMethod.ZlibStream : null,
+});
 
 manager.on(WebSocketShardEvents.Dispatch, ({ data }) => printDispatch(data));
 manager.on(WebSocketShardEvents.Debug, ({ message }) => log(NAME, `debug: ${message}`));

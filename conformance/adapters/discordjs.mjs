@@ -1,13 +1,18 @@
 // discord.js 14, unmodified: Client with rest.api pointed at the mock (the
 // gateway URL comes from GET /gateway/bot). discord.js asks for zlib-stream
-// only when the native zlib-sync is installed (it is not: npm 11 runs no
-// install scripts) and has no option for it, so it runs with "none".
+// whenever the native zlib-sync loads, and has no option for it: zlib-sync
+// is installed (npm ci builds it, "allowScripts" in package.json), so it
+// runs with zlib-stream in every scenario, and stops (requireNative) if
+// zlib-sync does not load. No zstd-stream, JSON only.
 // Every dispatch comes out through the documented 'raw' event.
+import { createRequire } from 'node:module';
 import { Client, Events } from 'discord.js';
-import { parseArgs, INTENTS, log, printDispatch, onStop, apiBase } from './common.mjs';
+import { parseArgs, requireNative, INTENTS, log, printDispatch, onStop, apiBase } from './common.mjs';
 
 const NAME = 'discordjs';
-const opts = parseArgs(NAME, ['none']);
+const opts = parseArgs(NAME, { compress: ['none', 'zlib-stream'] });
+requireNative(NAME, createRequire(import.meta.url), 'zlib-sync');
+if (opts.compress === 'none') log(NAME, 'zlib-sync is installed: discord.js asks for zlib-stream anyway (no option)');
 const client = new Client({ intents: INTENTS, rest: { api: apiBase(opts.api), version: '10' } });
 
 client.on(Events.Raw, (packet) => printDispatch(packet));

@@ -6,18 +6,34 @@
 // from the mock and connects to the URL it answers, as against Discord.
 // Token: "Bot <token>", as eris documents for bots (it then asks
 // GET /gateway/bot and sends that string as IDENTIFY's token).
-// Compression: zlib-stream through pako (pure JS; eris supports zlib-sync or
-// pako); zstd-stream is not supported by eris: "none".
+// Compression: zlib-stream (eris prefers the native zlib-sync, which npm ci
+// builds, over pako); no zstd-stream.
+// Encoding: eris speaks ETF whenever it can load erlpack, and has no option
+// for it. So --encoding etf runs the eris of conformance/etf/ (installed
+// beside the native erlpack), and JSON runs the eris of conformance/, where
+// erlpack must not be loadable; either mismatch stops the adapter.
 'use strict';
 const https = require('node:https');
 const net = require('node:net');
+const path = require('node:path');
+const { createRequire } = require('node:module');
 const process = require('node:process');
-const Eris = require('eris');
 
 (async () => {
-  const { parseArgs, INTENTS, log, printDispatch, onStop } = await import('./common.mjs');
+  const { parseArgs, requireNative, INTENTS, log, printDispatch, onStop } = await import('./common.mjs');
   const NAME = 'eris';
-  const opts = parseArgs(NAME, ['none', 'zlib-stream']);
+  const opts = parseArgs(NAME, { compress: ['none', 'zlib-stream'], encoding: ['json', 'etf'] });
+  const root = opts.encoding === 'etf' ? path.join(__dirname, '..', 'etf') : path.join(__dirname, '..');
+  const req = createRequire(path.join(root, 'package.json'));
+  const erisReq = createRequire(req.resolve('eris'));
+  if (opts.encoding === 'etf') requireNative(NAME, erisReq, 'erlpack');
+  else {
+    let found = null;
+    try { found = erisReq.resolve('erlpack'); } catch { /* right: JSON */ }
+    if (found) { log(NAME, `FATAL: erlpack is loadable for the JSON run (${found}): eris would speak ETF`); process.exit(3); }
+  }
+  if (opts.compress === 'zlib-stream') requireNative(NAME, erisReq, 'zlib-sync');
+  const Eris = req('eris');
   const api = new URL(opts.api);
 
   class PlainAgent extends https.Agent {

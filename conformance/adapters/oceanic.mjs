@@ -1,13 +1,17 @@
 // oceanic.js 1.x, unmodified: rest.baseURL pointed at the mock (it answers
 // GET /gateway/bot with the gateway URL). oceanic requires the auth string to
 // be "Bot <token>" and sends that string as IDENTIFY/RESUME's token.
-// Compression: gateway.compress (zlib-stream) through pako (pure JS; oceanic
-// supports zlib-sync or pako); no zstd-stream: "none".
+// Compression: gateway.compress (zlib-stream), through the native zlib-sync
+// (npm ci builds it; oceanic prefers it over pako); no zstd-stream. oceanic
+// would speak ETF if erlpack loaded (no option): conformance/ has no
+// erlpack, so it speaks JSON.
+import { createRequire } from 'node:module';
 import { Client } from 'oceanic.js';
-import { parseArgs, INTENTS, log, printDispatch, onStop } from './common.mjs';
+import { parseArgs, requireNative, INTENTS, log, printDispatch, onStop } from './common.mjs';
 
 const NAME = 'oceanic';
-const opts = parseArgs(NAME, ['none', 'zlib-stream']);
+const opts = parseArgs(NAME, { compress: ['none', 'zlib-stream'] });
+if (opts.compress === 'zlib-stream') requireNative(NAME, createRequire(import.meta.url), 'zlib-sync');
 const client = new Client({
   auth: `Bot ${opts.token}`,
   gateway: { intents: INTENTS, compress: opts.compress === 'zlib-stream', maxShards: 1 },

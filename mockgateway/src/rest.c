@@ -4,11 +4,16 @@
 
 #include "util.h"
 
+/* The bot user and its application, as READY names them (mg_build_ready). */
+#define BOT_USER                                                                                      \
+    "{\"id\":\"100000000000000001\",\"username\":\"mockbot\",\"discriminator\":\"0000\","            \
+    "\"global_name\":null,\"avatar\":null,\"bot\":true,\"flags\":0,\"mfa_enabled\":false,"           \
+    "\"verified\":true}"
+
 /* GET /api/v{9,10}/gateway/bot: where to connect, and a session start limit
  * that never runs out. */
-static int gateway_bot(const mg_http_request *req, const mg_rest_ctx *ctx, mg_rest_response *out)
+static int gateway_bot(const mg_rest_ctx *ctx, mg_rest_response *out)
 {
-    (void)req;
     return mg_buf_printf(&out->body,
                          "{\"url\":\"%s\",\"shards\":1,\"session_start_limit\":{\"total\":1000,"
                          "\"remaining\":999,\"reset_after\":14400000,\"max_concurrency\":1}}",
@@ -16,21 +21,71 @@ static int gateway_bot(const mg_http_request *req, const mg_rest_ctx *ctx, mg_re
 }
 
 /* GET /api/v{9,10}/gateway: the URL alone (no authentication on Discord). */
-static int gateway(const mg_http_request *req, const mg_rest_ctx *ctx, mg_rest_response *out)
+static int gateway(const mg_rest_ctx *ctx, mg_rest_response *out)
 {
-    (void)req;
     return mg_buf_printf(&out->body, "{\"url\":\"%s\"}", ctx->ws_url);
 }
 
+/* GET /api/v{9,10}/users/@me: the bot's user (discord.py logs in with it). */
+static int users_me(const mg_rest_ctx *ctx, mg_rest_response *out)
+{
+    (void)ctx;
+    return mg_buf_printf(&out->body, "%s", BOT_USER);
+}
+
+/* GET /api/v{9,10}/oauth2/applications/@me: the bot's application, with the
+ * fields discord.py's AppInfo reads without a default. */
+static int application_me(const mg_rest_ctx *ctx, mg_rest_response *out)
+{
+    (void)ctx;
+    return mg_buf_printf(&out->body,
+                         "{\"id\":\"100000000000000001\",\"name\":\"mockbot\",\"description\":\"\","
+                         "\"icon\":null,\"rpc_origins\":[],\"bot_public\":true,\"bot_require_code_grant\":false,"
+                         "\"owner\":%s,\"team\":null,\"verify_key\":\"%064d\",\"flags\":0,\"summary\":\"\"}",
+                         BOT_USER, 0);
+}
+
+/* A route answers under /api/v10 and /api/v9 (the versions the gateway
+ * accepts); "auth" routes want "Authorization: Bot TOKEN" with a token the
+ * server accepts, as Discord does. */
 static const struct route {
-    const char *path;
-    int (*get)(const mg_http_request *req, const mg_rest_ctx *ctx, mg_rest_response *out);
+    const char *path; /* after /api/vN */
+    int auth;
+    int (*get)(const mg_rest_ctx *ctx, mg_rest_response *out);
 } routes[] = {
-    {"/api/v10/gateway/bot", gateway_bot},
-    {"/api/v9/gateway/bot", gateway_bot},
-    {"/api/v10/gateway", gateway},
-    {"/api/v9/gateway", gateway},
+    {"/gateway/bot", 1, gateway_bot},
+    {"/gateway", 0, gateway},
+    {"/users/@me", 1, users_me},
+    {"/oauth2/applications/@me", 1, application_me},
 };
+
+/* The route for path ("/api/v10/users/@me"), or NULL. */
+static const struct route *find_route(mg_slice path)
+{
+    static const char *const prefixes[] = {"/api/v10", "/api/v9"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+        size_t pn = strlen(prefixes[i]);
+        if (path.n < pn || memcmp(path.p, prefixes[i], pn) != 0)
+            continue;
+        for (size_t r = 0; r < sizeof routes / sizeof *routes; r++)
+            if (path.n - pn == strlen(routes[r].path) && memcmp(path.p + pn, routes[r].path, path.n - pn) == 0)
+                return &routes[r];
+    }
+    return NULL;
+}
+
+/* Whether the request carries "Authorization: Bot TOKEN" with an accepted
+ * token (whole strings compared; Discord wants the "Bot " prefix). */
+static int authorized(const mg_http_request *req, const mg_rest_ctx *ctx)
+{
+    const mg_slice *v = mg_http_header_get(req, "Authorization");
+    if (!v || v->n < 4 || memcmp(v->p, "Bot ", 4) != 0)
+        return 0;
+    for (const char *const *t = ctx->tokens; t && *t; t++)
+        if (v->n - 4 == strlen(*t) && memcmp(v->p + 4, *t, v->n - 4) == 0)
+            return 1;
+    return 0;
+}
 
 static int error_body(mg_rest_response *out, int status, const char *message)
 {
@@ -42,18 +97,17 @@ int mg_rest_handle(const mg_http_request *req, const mg_rest_ctx *ctx, mg_rest_r
 {
     memset(out, 0, sizeof *out);
     out->content_type = "application/json";
-    const struct route *r = NULL;
-    for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++)
-        if (req->path.n == strlen(routes[i].path) && memcmp(req->path.p, routes[i].path, req->path.n) == 0)
-            r = &routes[i];
+    const struct route *r = find_route(req->path);
     if (!r)
         return error_body(out, 404, "Not Found");
     if (!mg_strieq_n(req->method.p, req->method.n, "GET")) {
         out->headers = "Allow: GET\r\n";
         return error_body(out, 405, "Method Not Allowed");
     }
+    if (r->auth && !authorized(req, ctx))
+        return error_body(out, 401, "Unauthorized");
     out->status = 200;
-    return r->get(req, ctx, out);
+    return r->get(ctx, out);
 }
 
 void mg_rest_response_free(mg_rest_response *r) { mg_buf_free(&r->body); }

@@ -10,7 +10,8 @@
 
 /* What handlers may know about the server. */
 typedef struct mg_rest_ctx {
-    const char *ws_url; /* ws(s)://host:port: what /gateway answers */
+    const char *ws_url;         /* ws(s)://host:port: what /gateway answers */
+    const char *const *tokens;  /* NULL-terminated: the tokens authenticated routes accept */
 } mg_rest_ctx;
 
 typedef struct mg_rest_response {
@@ -21,7 +22,9 @@ typedef struct mg_rest_response {
 } mg_rest_response;
 
 /* Answers req: 200 from a route's handler, 404 for an unknown path, 405 for
- * a method the route does not take. Returns 0, or -1 when out of memory
+ * a method the route does not take, 401 for an authenticated route without
+ * "Authorization: Bot TOKEN" naming one of ctx->tokens. Error bodies are
+ * Discord's: {"message": "401: Unauthorized", "code": 0}. Returns 0, or -1 when out of memory
  * (out is then still freeable). */
 int mg_rest_handle(const mg_http_request *req, const mg_rest_ctx *ctx, mg_rest_response *out);
 void mg_rest_response_free(mg_rest_response *r);

@@ -603,11 +603,39 @@ static int check_top_fields(pctx *p, const cJSON *obj, const char *allowed)
     return 0;
 }
 
+/* "requires": the optional client features a scenario needs (its client
+ * runs it only if it offers them). The engine does not read it: it is for
+ * the tools that run many clients (conformance/tools/matrix.mjs), which
+ * class a failure of a client without the feature "unsupported". Checked
+ * here so that a typo fails like any other field. */
+static int check_requires(pctx *p, const cJSON *req)
+{
+    static const char *const features[] = {"zlib-stream", "zstd-stream", "etf", "payload-compression",
+                                            "request-channel-info", "sharding"};
+    if (!req)
+        return 0;
+    if (!cJSON_IsArray(req))
+        return fail(p, "requires", "expected an array of strings");
+    if (cJSON_GetArraySize(req) > 8)
+        return fail(p, "requires", "more than 8 entries");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, req)
+    {
+        int known = 0;
+        for (size_t i = 0; cJSON_IsString(f) && i < sizeof features / sizeof *features; i++)
+            known |= strcmp(f->valuestring, features[i]) == 0;
+        if (!known)
+            return fail(p, "requires", "expected \"zlib-stream\", \"zstd-stream\", \"etf\", "
+                                        "\"payload-compression\", \"request-channel-info\" or \"sharding\"");
+    }
+    return 0;
+}
+
 static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
 {
     if (!cJSON_IsObject(root))
         return fail(p, NULL, "the top level must be an object");
-    if (check_top_fields(p, root, " name rule description options client_args limits connections comment ") != 0 ||
+    if (check_top_fields(p, root, " name rule description requires options client_args limits connections comment ") != 0 ||
         get_str(p, root, "name", &sc->name, 1, 200) != 0 || get_str(p, root, "rule", &sc->rule, 1, 2000) != 0 ||
         get_str(p, root, "description", &sc->description, 0, 8000) != 0)
         return -1;
@@ -638,6 +666,8 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
         if (sc->heartbeat_interval == 0)
             return fail(p, "heartbeat_interval", "must be positive");
     }
+    if (check_requires(p, cJSON_GetObjectItemCaseSensitive(root, "requires")) != 0)
+        return -1;
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "client_args");
     if (args) {
         if (!cJSON_IsArray(args))

@@ -196,6 +196,56 @@ Test(server, rest_unknown_path_is_404_and_other_methods_405)
     }
 }
 
+/* One REST exchange: the status, the response in resp. */
+static int rest_get(const char *path, const char *auth, char *resp, size_t resplen)
+{
+    tws c;
+    char req[512];
+    cr_assert_eq(tws_connect(&c, port), 0);
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n%s%s%s\r\n", path, auth ? "Authorization: " : "",
+             auth ? auth : "", auth ? "\r\n" : "");
+    tws_send_raw(&c, req, strlen(req));
+    int status = tws_read_http(&c, resp, resplen);
+    tws_close(&c);
+    return status;
+}
+
+/* What clients ask at login (discord.py: /users/@me, then
+ * /oauth2/applications/@me; the others /gateway/bot), with Discord's 401
+ * for a missing, unknown or prefix-less token. */
+Test(server, rest_login_routes_check_the_token)
+{
+    const struct {
+        const char *path, *want;
+    } routes[] = {
+        {"/api/v10/users/@me", "\"username\":\"mockbot\""},
+        {"/api/v9/users/@me", "\"id\":\"100000000000000001\""},
+        {"/api/v10/oauth2/applications/@me", "\"verify_key\":\"0000"},
+        {"/api/v10/oauth2/applications/@me", "\"owner\":{\"id\":\"100000000000000001\""},
+        {"/api/v10/gateway/bot", "\"session_start_limit\""},
+        {"/api/v9/gateway/bot", "\"shards\":1"},
+    };
+    const char *refused[] = {NULL, "Bot wrong-token", "test-token", "Bearer test-token", "Bot test-token-longer",
+                             "Bot test-toke", "Bot "};
+    char resp[4096];
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        cr_assert_eq(rest_get(routes[i].path, "Bot test-token", resp, sizeof resp), 200, "%s: %s", routes[i].path,
+                     resp);
+        cr_assert(strstr(resp, routes[i].want), "%s: %s", routes[i].path, resp);
+        cJSON *j = cJSON_Parse(strstr(resp, "\r\n\r\n") + 4);
+        cr_assert(cJSON_IsObject(j), "%s: not one JSON object: %s", routes[i].path, resp);
+        cJSON_Delete(j);
+        for (size_t k = 0; k < sizeof refused / sizeof *refused; k++) {
+            cr_assert_eq(rest_get(routes[i].path, refused[k], resp, sizeof resp), 401, "%s with %s: %s",
+                         routes[i].path, refused[k] ? refused[k] : "no Authorization", resp);
+            cr_assert(strstr(resp, "{\"message\": \"401: Unauthorized\", \"code\": 0}"), "%s", resp);
+        }
+    }
+    /* /gateway wants no token, as on Discord. */
+    cr_assert_eq(rest_get("/api/v10/gateway", NULL, resp, sizeof resp), 200, "%s", resp);
+    cr_assert_eq(rest_get("/api/v8/users/@me", "Bot test-token", resp, sizeof resp), 404, "%s", resp);
+}
+
 Test(server, bad_upgrade_gets_400_with_reason)
 {
     tws c;

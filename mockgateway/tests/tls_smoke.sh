@@ -30,7 +30,7 @@ while [ ! -s "$tmp/out" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 url=$(head -n 1 "$tmp/out")
 case $url in wss://127.0.0.1:*) ;; *) echo "bad first line: '$url'"; cat "$tmp/err"; exit 1 ;; esac
 port=${url##*:}
-resp=$(printf 'GET /api/v10/gateway/bot HTTP/1.1\r\nHost: localhost\r\n\r\n' |
+resp=$(printf 'GET /api/v10/gateway/bot HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bot test-token\r\n\r\n' |
     openssl s_client -connect "127.0.0.1:$port" -servername localhost -CAfile "$tmp/c/ca.pem" \
         -verify_return_error -verify_hostname localhost -quiet 2>/dev/null || true)
 echo "$resp" | grep -q "\"url\":\"wss://127.0.0.1:$port\"" || { echo "no REST answer over TLS: $resp"; cat "$tmp/err"; exit 1; }

@@ -93,6 +93,7 @@ int main(int argc, char **argv)
             .junit = o.junit, .transcript_dir = o.transcript_dir, .token = o.tokens[0],
             .grace_ms = 2000, .log = {.level = o.log_level},
             .scenarios = o.scenarios, .nscenarios = (size_t)o.nscenarios,
+            .supports = ~0u, /* the outside client is whatever it is: run everything */
         };
         return mg_runner_execute(&ro);
     }

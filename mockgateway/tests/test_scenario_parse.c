@@ -279,7 +279,7 @@ static cJSON *sample(const cJSON *s, int depth)
 }
 
 /* Where a field under test goes. */
-typedef enum { AT_TOP, AT_OPTIONS, AT_LIMITS, AT_CONNECTION, AT_STEP } place;
+typedef enum { AT_TOP, AT_OPTIONS, AT_LIMITS, AT_SHARDS, AT_SESSION_LIMIT, AT_CONNECTION, AT_STEP } place;
 
 static const cJSON *place_schema(place at, const char *steptype)
 {
@@ -291,6 +291,10 @@ static const cJSON *place_schema(place at, const char *steptype)
         return get(get(schema_root, "properties"), "options");
     case AT_LIMITS:
         return get(get(schema_root, "properties"), "limits");
+    case AT_SHARDS:
+        return get(get(schema_root, "properties"), "shards");
+    case AT_SESSION_LIMIT:
+        return get(get(place_schema(AT_SHARDS, NULL), "properties"), "session_start_limit");
     case AT_CONNECTION:
         return schema_def("connection");
     case AT_STEP:
@@ -312,6 +316,11 @@ static int try_field(place at, const char *steptype, const char *field, cJSON *v
     cr_assert_not_null(conn, "the minimal scenario has no connection");
     if (at == AT_OPTIONS || at == AT_LIMITS) {
         target = cJSON_AddObjectToObject(root, at == AT_OPTIONS ? "options" : "limits");
+    } else if (at == AT_SHARDS || at == AT_SESSION_LIMIT) {
+        target = sample(place_schema(AT_SHARDS, NULL), 0);
+        cJSON_AddItemToObject(root, "shards", target);
+        if (at == AT_SESSION_LIMIT)
+            target = cJSON_AddObjectToObject(target, "session_start_limit");
     } else if (at == AT_CONNECTION) {
         target = conn;
     } else if (at == AT_STEP) {
@@ -398,7 +407,8 @@ static void check_place(place at, const char *st, const char *const *all, size_t
     char why[200];
     for (size_t i = 0; i < nall; i++) {
         const cJSON *fs = get(props, all[i]);
-        static const char *const place_names[] = {"top level", "options", "limits", "connection", "step"};
+        static const char *const place_names[] = {"top level",           "options",    "limits", "shards",
+                                                  "session_start_limit", "connection", "step"};
         snprintf(why, sizeof why, "%s %s field \"%s\"", place_names[at], st ? st : "", all[i]);
         if (!fs) {
             if (cJSON_IsFalse(addl))
@@ -508,6 +518,8 @@ static void all_field_names(const char ***names, size_t *n)
     names_of(get(schema_root, "properties"), names, n);
     names_of(get(place_schema(AT_OPTIONS, NULL), "properties"), names, n);
     names_of(get(place_schema(AT_LIMITS, NULL), "properties"), names, n);
+    names_of(get(place_schema(AT_SHARDS, NULL), "properties"), names, n);
+    names_of(get(place_schema(AT_SESSION_LIMIT, NULL), "properties"), names, n);
     names_of(get(place_schema(AT_CONNECTION, NULL), "properties"), names, n);
     const cJSON *e;
     cJSON_ArrayForEach(e, step_types()) names_of(get(place_schema(AT_STEP, e->valuestring), "properties"), names, n);
@@ -525,7 +537,7 @@ Test(schema, each_step_types_fields_ranges_and_required_fields_match_the_parser)
     free(names);
 }
 
-Test(schema, top_level_options_limits_and_connection_fields_match_the_parser)
+Test(schema, top_level_options_limits_shards_and_connection_fields_match_the_parser)
 {
     const char **names = NULL;
     size_t n = 0;
@@ -533,6 +545,8 @@ Test(schema, top_level_options_limits_and_connection_fields_match_the_parser)
     check_place(AT_TOP, NULL, names, n);
     check_place(AT_OPTIONS, NULL, names, n);
     check_place(AT_LIMITS, NULL, names, n);
+    check_place(AT_SHARDS, NULL, names, n);
+    check_place(AT_SESSION_LIMIT, NULL, names, n);
     check_place(AT_CONNECTION, NULL, names, n);
     free(names);
 }

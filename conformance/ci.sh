@@ -9,6 +9,8 @@
 #     scenario session/reconnect-op7-resume.json (resume after RECONNECT).
 # Prints one PASS/FAIL line per check and a closing "N passed, N failed".
 # Needs node + npm (WITH_NODE=1 scripts/setup-debian.sh) and the npm registry.
+# CONFORMANCE_JOBS: scenarios per client run at once (default 4; see
+# mockgateway/README.md, "Parallel runs").
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -30,14 +32,15 @@ count() { # adds the "N passed, N failed" of a step's output
 
 echo "== conformance 1/3: matrix dgw-client + @discordjs/ws (regressions against known-good.json)"
 t=$(date +%s)
-if ! bash "$here/run-matrix.sh" --clients dgw-client,discordjs-ws --build "$build" --out "$out" --jobs 2; then
+if ! bash "$here/run-matrix.sh" --clients dgw-client,discordjs-ws --build "$build" --out "$out" --jobs 2 \
+    -j "${CONFORMANCE_JOBS:-4}"; then
   echo "FAIL  run-matrix.sh could not run"; fail=$(( fail + 1 ))
 else
   node "$here/tools/matrix.mjs" check --matrix "$out/matrix.json" --known-good "$here/known-good.json" \
     | tee "$out/gate.txt" | grep -v '^gate:'
   count "$out/gate.txt" "matrix gate"
 fi
-echo "   ($(( $(date +%s) - t )) s; transcripts in $out/results/)"
+echo "   ($(( $(date +%s) - t )) s; transcripts in $out/results/, the page: $out/matrix.html)"
 
 echo "== conformance 2/3: interop, @discordjs/ws + @discordjs/rest against the default mode"
 t=$(date +%s)

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # run-matrix.sh: runs every scenario in scenarios/ against each client through
-# `mockgateway run`, then writes matrix.md and matrix.json.
+# `mockgateway run`, then writes matrix.md, matrix.json and matrix.html (one
+# self-contained page: the matrix, each cell opening that run's transcript).
 #
 #   bash conformance/run-matrix.sh [--clients a,b,c] [--out DIR] [--build DIR]
-#        [--jobs N] [--no-install] [--scenarios PATH...]
+#        [--jobs N] [-j N] [--no-install] [--scenarios PATH...]
 #
 #   --clients   comma list (default: all): dgw-client, discordjs-ws,
 #               discordjs, eris, oceanic
-#   --out DIR   where matrix.md, matrix.json and results/CLIENT/*.log (the
-#               trimmed transcripts the matrix links to) go (default: conformance)
+#   --out DIR   where matrix.md, matrix.json, matrix.html and results/CLIENT/*.log
+#               (the trimmed transcripts the matrix links to) go (default: conformance)
 #   --build DIR meson build dir with mockgateway and dgw-client (default: build);
-#               raw outputs (JUnit XML, full transcripts, runner output) go to
-#               BUILD/conformance/CLIENT/
+#               raw outputs (JUnit XML, full transcripts, runner output, the
+#               client's own report.html) go to BUILD/conformance/CLIENT/
 #   --jobs N    clients run in parallel, each with its own mock (default 3)
+#   -j N        scenarios of one client run in parallel (`mockgateway run -j N`,
+#               each with its own mock and client process; default 1)
 #   --no-install  skip `npm ci` (node_modules already installed)
 #   --scenarios   scenario files/dirs (default: scenarios/); must be last
 # Network: only the npm registry (npm ci, from package-lock.json).
@@ -24,16 +27,17 @@ root=$(cd "$here/.." && pwd)
 cd "$root"
 
 all_clients=dgw-client,discordjs-ws,discordjs,eris,oceanic
-clients=$all_clients out=$here build=build jobs=3 install=1 scenarios=()
+clients=$all_clients out=$here build=build jobs=3 sjobs=1 install=1 scenarios=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --clients) clients=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    -j) sjobs=$2; shift 2 ;;
     --no-install) install=0; shift ;;
     --scenarios) shift; scenarios=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run-matrix.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -80,14 +84,14 @@ run_client() {
   rm -rf "$raw"; mkdir -p "$raw"
   mapfile -t cmd < <(client_cmd "$c")
   s=$(date +%s)
-  "$mg" run --junit "$raw/junit.xml" --transcript-dir "$raw/transcripts" \
+  "$mg" run -j "$sjobs" --junit "$raw/junit.xml" --transcript-dir "$raw/transcripts" --html "$raw/report.html" \
     "${scenarios[@]}" -- "${cmd[@]}" > "$raw/run.txt" 2> "$raw/stderr.txt" || true
   e=$(date +%s)
   echo $(( e - s )) > "$raw/seconds"
   echo "   $c: $(tail -n1 "$raw/run.txt") ($(( e - s )) s)"
 }
 
-echo "== scenarios x clients: ${list[*]} (${jobs} at a time)"
+echo "== scenarios x clients: ${list[*]} (${jobs} clients at a time, ${sjobs} scenarios each)"
 t1=$(date +%s)
 running=0
 for c in "${list[@]}"; do

@@ -18,7 +18,8 @@
  *      its high-water mark plus one read;
  *    - what the server wrote is an HTTP response, and after a 101 only
  *      well-formed server frames (FIN, no RSV, unmasked, shortest length,
- *      opcode text/binary/close/pong), text frames are strict JSON, at most
+ *      opcode text/binary/close/pong), text frames are strict JSON (and
+ *      binary ones, under ETF without compression, ETF of strict JSON), at most
  *      one close frame, with a valid code, and nothing after it. */
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 
 #include "conn.h"
 #include "default_mode.h"
+#include "encoding.h"
+#include "etf.h"
 #include "fuzz_mg_request.h"
 #include "http.h"
 #include "memio.h"
@@ -132,6 +135,8 @@ static struct run {
     int depth;       /* app callbacks on the stack */
     uint64_t turn;   /* the turn `frames` counts */
     unsigned frames; /* client frames that reached the app this turn */
+    int etf_plain;   /* encoding=etf without transport compression: every
+                        binary frame the server sends is one ETF term */
 } R;
 
 /* The default mode, wrapped: no callback may run inside another. */
@@ -244,6 +249,8 @@ static void deliver(void)
     mg_buf_reset(&R.pending);
     invariants();
     turns(1);
+    if (R.c && R.c->etf && !R.c->comp)
+        R.etf_plain = 1;
 }
 
 /* A client frame: masked with a fixed key. */
@@ -269,7 +276,23 @@ static void client_frame(int first_byte, const uint8_t *p, size_t n)
     }
 }
 
-static void client_text(const char *json) { client_frame(0x81, (const uint8_t *)json, strlen(json)); }
+/* A canned payload: JSON text, or on an ETF connection its ETF (what a
+ * client writes: string keys) in a binary frame; the canned payloads that
+ * are not JSON on purpose go as they are, in a binary frame. */
+static void client_text(const char *json)
+{
+    if (R.c && R.c->etf) {
+        uint8_t etf[1024];
+        size_t n = 0;
+        const char *why;
+        if (dgw_etf_encode(json, strlen(json), 0, etf, sizeof etf, &n, &why) == DGW_OK)
+            client_frame(0x82, etf, n);
+        else
+            client_frame(0x82, (const uint8_t *)json, strlen(json));
+        return;
+    }
+    client_frame(0x81, (const uint8_t *)json, strlen(json));
+}
 
 static size_t take(const uint8_t **p, const uint8_t *end, size_t n, const uint8_t **out)
 {
@@ -394,6 +417,14 @@ static void check_output(void)
             cJSON *j = mg_json_parse_strict((const char *)pl, (size_t)n, &why);
             CHECK(j != NULL);
             cJSON_Delete(j);
+        } else if (op == 2 && R.etf_plain) {
+            mg_buf json = {0};
+            const char *why = "";
+            CHECK(mg_etf_to_json(pl, (size_t)n, 1u << 24, &json, &why) == 0);
+            cJSON *j = mg_json_parse_strict((const char *)json.data, json.len, &why);
+            CHECK(j != NULL);
+            cJSON_Delete(j);
+            mg_buf_free(&json);
         }
         f += h + n;
     }

@@ -43,6 +43,9 @@ libfuzzer)
     ninja -C "$bd" "fuzz/$target"
     work=$bd/corpus-work/$target
     art=$bd/artifacts/$target/
+    # Only this run's findings count: an artifact of an earlier run is
+    # already in regressions/ (or was a harness bug since fixed).
+    rm -rf "$art"
     mkdir -p "$work" "$art"
     log=$bd/artifacts/$target.log
     set +e

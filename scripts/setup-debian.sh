@@ -7,10 +7,14 @@ pkgs=(meson ninja-build pkg-config cmake gcc clang libclang-rt-14-dev
       libcriterion-dev openssl ca-certificates binutils)
 pkgs+=(python3-jsonschema)  # scenarios/tools/validate.py: meson test scenario_schema
 pkgs+=(erlang-base)  # escript: the Erlang runtime is the reference of tests/test_etf.c
+pkgs+=(chromium)  # meson test report_browser: the HTML reports in a real headless browser
 # Node (for the interop tests with npm clients): the machine's own node and
-# npm when present (NodeSource's nodejs bundles npm), else Debian's.
+# npm when present (NodeSource's nodejs bundles npm), else Debian's. Node
+# alone is always needed: meson test report_browser runs on it.
 if [ "${WITH_NODE:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then
   pkgs+=(nodejs npm)
+elif ! command -v node >/dev/null; then
+  pkgs+=(nodejs)
 fi
 [ "${WITH_AFL:-0}" = 1 ] && pkgs+=(afl++)
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// matrix.mjs: turns `mockgateway run` outputs into matrix.md / matrix.json,
-// and gates CI on them.
-//   write      --root R --raw BUILD/conformance --out DIR --clients a,b [--install-seconds N --run-seconds N] -- SCENARIO_PATHS...
+// matrix.mjs: turns `mockgateway run` outputs into matrix.md / matrix.json /
+// matrix.html, and gates CI on them.
+//   write      --root R --raw BUILD/conformance --out DIR --clients a,b [--install-seconds N --run-seconds N]
+//              [--verdicts FILE (default conformance/verdicts.json)] -- SCENARIO_PATHS...
 //   check      --matrix DIR/matrix.json --known-good conformance/known-good.json
 //   known-good --matrix conformance/matrix.json --out conformance/known-good.json
 import fs from 'node:fs';
@@ -127,11 +128,11 @@ function write(o) {
   const raw = path.resolve(o.raw);
   const clients = o.clients.split(',');
   const scenarios = loadScenarios(root, o.rest?.length ? o.rest : ['scenarios/']);
-  const verdicts = JSON.parse(fs.readFileSync(path.join(here, 'verdicts.json'), 'utf8'));
+  const verdicts = JSON.parse(fs.readFileSync(o.verdicts ? path.resolve(o.verdicts) : path.join(here, 'verdicts.json'), 'utf8'));
   const meta = {};
   const unjudged = [];
   for (const c of clients) {
-    const info = CLIENTS[c];
+    const info = CLIENTS[c] ?? { label: c, pkg: null, version: '', compression: '' };
     const version = info.pkg ? `${pkgVersion(info.pkg)}${info.extra ? ` + ${info.extra} ${pkgVersion(info.extra)}` : ''}` : info.version;
     const secs = fs.existsSync(path.join(raw, c, 'seconds')) ? Number(fs.readFileSync(path.join(raw, c, 'seconds'), 'utf8')) : null;
     meta[c] = { label: info.label, version, compression: info.compression, seconds: secs, passed: 0, failed: 0 };
@@ -139,23 +140,29 @@ function write(o) {
     fs.mkdirSync(path.join(out, 'results', c), { recursive: true });
   }
   const rows = scenarios.map((s) => ({ ...s, cells: {} }));
+  const transcripts = new Map(); // "client/scenario" -> trimmed text, for matrix.html
   for (const c of clients) {
     const run = parseRun(path.join(raw, c, 'run.txt'));
     for (const r of rows) {
       const res = run.get(r.name) ?? { status: 'MISSING', mismatch: 'no PASS/FAIL line from mockgateway run' };
       const cell = { status: res.status };
+      if (res.seconds !== undefined) cell.seconds = res.seconds;
       const tsrc = path.join(raw, c, 'transcripts', `${r.name}.log`);
       if (fs.existsSync(tsrc)) {
         const rel = path.join('results', c, `${r.name}.log`);
-        fs.writeFileSync(path.join(out, rel), trimTranscript(fs.readFileSync(tsrc, 'utf8')));
+        const text = trimTranscript(fs.readFileSync(tsrc, 'utf8'));
+        fs.writeFileSync(path.join(out, rel), text);
         cell.transcript = rel;
+        transcripts.set(`${c}/${r.name}`, text);
       }
       if (res.status === 'PASS') meta[c].passed++;
       else {
         meta[c].failed++;
         cell.mismatch = res.mismatch;
         const v = findVerdict(verdicts, c, r.name);
-        if (v) Object.assign(cell, { reason: v.reason, verdict: v.verdict, why: v.why });
+        // Every field of the verdict goes along (reason, why, a cited rule, a
+        // bug report...): the HTML page shows what it finds.
+        if (v) Object.assign(cell, Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('_'))));
         else { cell.verdict = 'unjudged'; unjudged.push(`${c}/${r.name}`); }
       }
       r.cells[c] = cell;
@@ -171,12 +178,13 @@ function write(o) {
   };
   fs.writeFileSync(path.join(out, 'matrix.json'), `${JSON.stringify(matrix, null, 1)}\n`);
   fs.writeFileSync(path.join(out, 'matrix.md'), renderMd(matrix, clients));
+  fs.writeFileSync(path.join(out, 'matrix.html'), renderHtml(matrix, clients, transcripts, root));
   for (const c of clients) console.log(`   ${meta[c].label}: ${meta[c].passed} passed, ${meta[c].failed} failed`);
   if (unjudged.length) {
     console.log(`   ${unjudged.length} FAIL cell(s) without a verdict in conformance/verdicts.json:`);
     for (const u of unjudged) console.log(`     ${u}`);
   }
-  console.log(`   wrote ${path.relative(process.cwd(), path.join(out, 'matrix.md'))} and matrix.json`);
+  console.log(`   wrote ${path.relative(process.cwd(), path.join(out, 'matrix.md'))}, matrix.json and matrix.html`);
 }
 
 const esc = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -214,6 +222,32 @@ function renderMd(m, clients) {
     }
   }
   return `${L.join('\n')}\n`;
+}
+
+// matrix.html: the page `mockgateway run --html` writes for one client
+// (mockgateway/src/report_page.html, its data shape described at its top),
+// filled with the whole matrix; self-contained, transcripts inline.
+function renderHtml(m, clients, transcripts, root) {
+  const page = fs.readFileSync(path.join(root, 'mockgateway', 'src', 'report_page.html'), 'utf8');
+  const data = {
+    kind: 'matrix',
+    title: 'Conformance matrix: scenarios x gateway clients',
+    generated: m.date,
+    seconds: m.timing_seconds.scenarios,
+    notes: [`node ${m.node}; npm ci ${m.timing_seconds.npm_ci} s, scenarios ${m.timing_seconds.scenarios} s. Verdicts: conformance/verdicts.json.`],
+    clients: clients.map((c) => ({ id: c, ...m.clients[c] })),
+    scenarios: m.scenarios.map((r) => ({
+      name: r.name, file: r.file, folder: r.folder, rule: r.rule,
+      cells: Object.fromEntries(clients.map((c) => {
+        const { transcript, ...cell } = r.cells[c];
+        return [c, transcript ? { ...cell, transcript: transcripts.get(`${c}/${r.name}`) ?? '' } : cell];
+      })),
+    })),
+  };
+  // Inside <script>, "</script>" or "<!--" in a transcript would end the
+  // element: no '<' reaches the page unescaped.
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  return page.replace('@REPORT_DATA@', () => json);
 }
 
 function check(o) {

@@ -150,6 +150,7 @@ typedef struct options {
     dgw_compress compress;
     dgw_encoding encoding;
     bool payload_compress;
+    const char *channel_info_guild; /* op 43 after each READY; NULL: never */
     uint64_t max_events; /* 0: run until stopped */
 } options;
 
@@ -172,6 +173,9 @@ static void usage(FILE *f)
         "  --payload-compress    ask for payload compression (\"compress\": true in\n"
         "                        IDENTIFY; only with json and no --compress)\n"
         "  --large-threshold N   IDENTIFY large_threshold (50-250)\n"
+        "  --request-channel-info GUILD\n"
+        "                        after READY, ask for the status and voice start time\n"
+        "                        of GUILD's voice channels (op 43)\n"
         "  --cafile FILE         trust anchors (PEM); default: $MOCKGATEWAY_CA, or\n"
         "                        " SYSTEM_CA_BUNDLE "\n"
         "  --max-events N        stop cleanly after N dispatches\n"
@@ -195,7 +199,7 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 static bool parse_options(int argc, char **argv, options *o)
 {
     enum { O_URL = 256, O_API, O_INTENTS, O_SHARD, O_COMPRESS, O_LARGE, O_CAFILE,
-           O_MAX, O_LOG, O_HELP, O_ENCODING, O_PAYLOAD_COMPRESS };
+           O_MAX, O_LOG, O_HELP, O_ENCODING, O_PAYLOAD_COMPRESS, O_CHANNEL_INFO };
     static const struct option longopts[] = {
         {"url", required_argument, 0, O_URL},
         {"api", required_argument, 0, O_API},
@@ -209,6 +213,7 @@ static bool parse_options(int argc, char **argv, options *o)
         {"help", no_argument, 0, O_HELP},
         {"encoding", required_argument, 0, O_ENCODING},
         {"payload-compress", no_argument, 0, O_PAYLOAD_COMPRESS},
+        {"request-channel-info", required_argument, 0, O_CHANNEL_INFO},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -254,6 +259,11 @@ static bool parse_options(int argc, char **argv, options *o)
             break;
         case O_PAYLOAD_COMPRESS:
             o->payload_compress = true;
+            break;
+        case O_CHANNEL_INFO:
+            if (!parse_u64(optarg, UINT64_MAX, &v) || strspn(optarg, "0123456789") != strlen(optarg))
+                goto bad;
+            o->channel_info_guild = optarg;
             break;
         case O_LARGE:
             if (!parse_u64(optarg, 250, &v))
@@ -429,6 +439,21 @@ static void log_closed(app *a, const dgw_event *ev)
            ev->fatal ? "over (fatal code)" : ev->resumable ? "kept" : "over");
 }
 
+/* --request-channel-info: one op 43 per session, sent as soon as READY
+ * says the session is up (the reply is an ordinary dispatch). */
+static void request_channel_info(app *a)
+{
+    if (a->opt.channel_info_guild == NULL)
+        return;
+    dgw_err e = dgw_conn_request_channel_info(a->conn, a->opt.channel_info_guild,
+                                              DGW_CHANNEL_INFO_STATUS | DGW_CHANNEL_INFO_VOICE_START_TIME,
+                                              now_ms());
+    if (e != DGW_OK)
+        logmsg(LOG_WARN, "channel info request not sent: %s", dgw_strerror(e));
+    else
+        logmsg(LOG_INFO, "asked for the voice channel info of guild %s", a->opt.channel_info_guild);
+}
+
 /* Handles every queued event. Returns whether there was any. Sets
  * *closed on DGW_EV_CLOSED. Called with the lock held. */
 static bool drain_events(app *a, bool *closed)
@@ -452,11 +477,12 @@ static bool drain_events(app *a, bool *closed)
             print_event(&ev);
             break;
         case DGW_EV_DISPATCH:
-            if (ev.name != NULL && strcmp(ev.name, "READY") == 0)
+            if (ev.name != NULL && strcmp(ev.name, "READY") == 0) {
                 logmsg(LOG_INFO, "READY: session %s, resume URL %s",
                        dgw_conn_session_id(a->conn) ? dgw_conn_session_id(a->conn) : "?",
                        dgw_conn_resume_url(a->conn) ? dgw_conn_resume_url(a->conn) : "none");
-            else if (ev.name != NULL && strcmp(ev.name, "RESUMED") == 0)
+                request_channel_info(a);
+            } else if (ev.name != NULL && strcmp(ev.name, "RESUMED") == 0)
                 logmsg(LOG_INFO, "RESUMED: session %s at seq %" PRId64,
                        dgw_conn_session_id(a->conn) ? dgw_conn_session_id(a->conn) : "?",
                        dgw_conn_last_seq(a->conn));

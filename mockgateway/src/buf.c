@@ -35,6 +35,11 @@ static int reserve(mg_buf *b, size_t extra)
     return 0;
 }
 
+int mg_buf_reserve(mg_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 int mg_buf_append(mg_buf *b, const void *p, size_t n)
 {
     if (n == 0)

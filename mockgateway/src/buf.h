@@ -13,6 +13,9 @@ typedef struct mg_buf {
     size_t cap;
 } mg_buf;
 
+/* Makes room for n more bytes after len (data + len is then writable).
+ * Returns 0, or -1 when out of memory. */
+int mg_buf_reserve(mg_buf *b, size_t n);
 /* Appends n bytes; returns 0, or -1 when out of memory. */
 int mg_buf_append(mg_buf *b, const void *p, size_t n);
 int mg_buf_append_str(mg_buf *b, const char *s);

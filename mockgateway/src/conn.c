@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include "rest.h"
+#include "encoding.h"
 #include "util.h"
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -155,6 +156,7 @@ int mg_conn_accept(mg_conn *c)
         mg_conn_fail(c, "out of memory");
         return -1;
     }
+    c->etf = strcmp(c->up.encoding, "etf") == 0;
     if (c->up.compress != MG_COMPRESS_NONE) {
         c->comp = mg_compressor_new(c->up.compress);
         if (!c->comp) {
@@ -429,12 +431,22 @@ int mg_conn_send_payload(mg_conn *c, const char *json, size_t len, const mg_send
     static const mg_send_opts none = {.ping_len = -1};
     if (!opts)
         opts = &none;
-    mg_buf comp = {0}, enc = {0};
+    mg_buf comp = {0}, enc = {0}, form = {0};
     const uint8_t *data = (const uint8_t *)json;
     size_t dlen = len;
     int opcode = MG_WS_TEXT, rc = -1;
+    /* The payload's own form first (ETF, or a whole zlib stream), then the
+     * transport's compression over it. */
+    if (c->etf || opts->zpayload) {
+        if (c->etf ? mg_json_to_etf(json, len, &form) != 0
+                   : mg_zlib_payload(data, dlen, (mg_zpayload)opts->zpayload, &form) != 0)
+            goto out;
+        data = form.data;
+        dlen = form.len;
+        opcode = MG_WS_BINARY;
+    }
     if (c->comp) {
-        if (mg_compressor_payload(c->comp, json, len, &comp) != 0)
+        if (mg_compressor_payload(c->comp, data, dlen, &comp) != 0)
             goto out;
         data = comp.data;
         dlen = comp.len;
@@ -465,6 +477,7 @@ int mg_conn_send_payload(mg_conn *c, const char *json, size_t len, const mg_send
 out:
     mg_buf_free(&comp);
     mg_buf_free(&enc);
+    mg_buf_free(&form);
     return rc;
 }
 

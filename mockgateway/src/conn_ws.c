@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "encoding.h"
 #include "util.h"
 
 /* Hands wslay whole frames from c->wsin, within this turn's budget. */
@@ -91,6 +92,22 @@ static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, 
     return 0;
 }
 
+/* A client's ETF message reaches the app as JSON text (still marked
+ * binary); one that does not decode is Discord's 4002 decode error. */
+static void deliver_etf(mg_conn *c, const uint8_t *p, size_t n)
+{
+    mg_buf json = {0};
+    const char *why = "";
+    if (mg_etf_to_json(p, n, MG_MAX_MESSAGE * 4, &json, &why) != 0) {
+        MG_INFO(&c->srv->cfg.log, "conn %llu: ETF that does not decode: %s", (unsigned long long)c->id, why);
+        mg_conn_close(c, 4002, "Error while decoding payload.");
+    } else if (c->srv->ops->on_message) {
+        c->srv->ops->on_message(c->srv->app, c, WSLAY_BINARY_FRAME, json.len ? json.data : (const uint8_t *)"",
+                                json.len);
+    }
+    mg_buf_free(&json);
+}
+
 static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
     (void)ctx;
@@ -99,8 +116,13 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     if (c->dead || !s->ops)
         return;
     switch (arg->opcode) {
-    case WSLAY_TEXT_FRAME:
     case WSLAY_BINARY_FRAME:
+        if (c->etf) {
+            deliver_etf(c, arg->msg, arg->msg_length);
+            break;
+        }
+        /* fall through */
+    case WSLAY_TEXT_FRAME:
         if (s->ops->on_message)
             s->ops->on_message(s->app, c, arg->opcode, arg->msg, arg->msg_length);
         break;

@@ -1,5 +1,7 @@
 #include "default_mode.h"
 
+#include "encoding.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@ typedef struct dm_conn {
     uint64_t identify_deadline; /* 0 once identified/resumed */
     uint64_t next_message;
     uint64_t messages;
+    int zpayload; /* IDENTIFY asked for payload compression */
     mg_ratelimit rl;
 } dm_conn;
 
@@ -71,12 +74,18 @@ static void close_with(mg_default_mode *m, dm_conn *dc, int code)
     mg_conn_close(dc->c, code, mg_close_reason(code));
 }
 
+/* Payload compression, as Discord does it: only some payloads (here the
+ * larger ones, READY and GUILD_CREATE) come as a zlib stream. */
+#define DM_ZPAYLOAD_MIN 256
+
 static void dispatch(mg_default_mode *m, dm_conn *dc, const char *t, const char *d)
 {
     (void)m;
     mg_buf p = {0};
+    mg_send_opts o = {.ping_len = -1, .zpayload = MG_ZPAYLOAD_WHOLE};
     if (mg_session_dispatch(dc->session, t, d, &p) >= 0)
-        mg_conn_send_payload(dc->c, (const char *)p.data, p.len, NULL);
+        mg_conn_send_payload(dc->c, (const char *)p.data, p.len,
+                             dc->zpayload && p.len >= DM_ZPAYLOAD_MIN ? &o : NULL);
     mg_buf_free(&p);
 }
 
@@ -235,7 +244,7 @@ static void dm_on_open(void *app, mg_conn *c)
         close_with(m, dc, MG_CLOSE_INVALID_VERSION);
         return;
     }
-    if (c->up.encoding[0] && strcmp(c->up.encoding, "json") != 0) {
+    if (c->up.encoding[0] && strcmp(c->up.encoding, "json") != 0 && strcmp(c->up.encoding, "etf") != 0) {
         close_with(m, dc, MG_CLOSE_DECODE_ERROR);
         return;
     }
@@ -250,14 +259,16 @@ static void dm_on_open(void *app, mg_conn *c)
 
 static void dm_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data, size_t len)
 {
-    (void)opcode;
     mg_default_mode *m = app;
     dm_conn *dc = c->app_data;
     if (!dc || !mg_conn_is_open(c))
         return;
     uint64_t now = mg_now_ms();
     mg_payload p;
-    int code = mg_payload_decode((const char *)data, len, &p);
+    /* Under ETF every payload is a binary frame (conn_ws.c hands it over
+     * as JSON text); a text frame is not ETF. */
+    int code = c->etf && opcode == WSLAY_TEXT_FRAME ? MG_CLOSE_DECODE_ERROR
+                                                    : mg_payload_decode((const char *)data, len, &p);
     if (code) {
         close_with(m, dc, code);
         return;
@@ -279,6 +290,9 @@ static void dm_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
         }
         mg_identify_info info;
         code = m->token_reset ? MG_CLOSE_AUTH_FAILED : mg_identify_check(p.d, &m->policy, &info);
+        /* Payload compression: only with JSON and no transport compression
+         * (Discord: it is disabled otherwise). */
+        dc->zpayload = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p.d, "compress")) && !c->comp && !c->etf;
         if (code)
             close_with(m, dc, code);
         else

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "junit.h"
+#include "report_html.h"
+#include "run_pool.h"
+#include "run_results.h"
 #include "scenario.h"
 #include "scenario_run.h"
 #include "server.h"
@@ -196,6 +199,9 @@ static int spawn_client(client_proc *cp, char **argv, const mg_server *srv, cons
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
+        /* A runner (or -j worker) that dies without stopping its client
+         * must not leave it reconnecting forever. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         setpgid(0, 0);
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
@@ -313,6 +319,9 @@ static void run_usage(FILE *f)
             "  --ca FILE               passed to the client as MOCKGATEWAY_CA\n"
             "  --token TOKEN           token given to the client (default test-token)\n"
             "  --junit FILE            write JUnit XML\n"
+            "  --html FILE             write a self-contained HTML report (a timeline per scenario)\n"
+            "  -j, --jobs N            run N scenarios at once, each in a worker process with its own\n"
+            "                          server (port 0) and client (default 1); outputs stay in order\n"
             "  --transcript-dir DIR    write each transcript as DIR/NAME.log\n"
             "  --grace-ms N            SIGTERM-to-SIGKILL grace for the client (default 2000)\n"
             "  --supports LIST         what the client can do beyond one connection at a time:\n"
@@ -345,6 +354,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     o->listen = "127.0.0.1:0";
     o->token = "test-token";
     o->grace_ms = 2000;
+    o->jobs = 1;
     o->log.level = MG_LOG_WARN;
     o->scenarios = calloc((size_t)argc + 1, sizeof *o->scenarios);
     if (!o->scenarios)
@@ -387,6 +397,20 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
         } else if (!strcmp(a, "--junit")) {
             NEEDV();
             o->junit = v;
+        } else if (!strcmp(a, "--html")) {
+            NEEDV();
+            o->html = v;
+        } else if (!strcmp(a, "--jobs") || !strncmp(a, "-j", 2)) {
+            const char *num = a[1] == 'j' && a[2] ? a + 2 : v; /* -j4 or -j 4 */
+            if (num == v)
+                NEEDV();
+            char *end = NULL;
+            unsigned long n = strtoul(num, &end, 10);
+            if (!*num || *end || n < 1 || n > MG_POOL_MAX_JOBS) {
+                fprintf(stderr, "mockgateway run: %s wants 1..%d, got %s\n", a, MG_POOL_MAX_JOBS, num);
+                return -1;
+            }
+            o->jobs = (unsigned)n;
         } else if (!strcmp(a, "--transcript-dir")) {
             NEEDV();
             o->transcript_dir = v;
@@ -426,48 +450,6 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-static void safe_name(const char *name, char *out, size_t n)
-{
-    size_t k = 0;
-    for (const char *p = name; *p && k + 1 < n; p++) {
-        char c = *p;
-        out[k++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_' || c == '.')
-                       ? c
-                       : '_';
-    }
-    out[k] = '\0';
-}
-
-static void write_transcript(const run_opts *o, const char *name, const char *text)
-{
-    if (!o->transcript_dir)
-        return;
-    mkdir(o->transcript_dir, 0777);
-    char fn[256], path[4096];
-    safe_name(name, fn, sizeof fn);
-    snprintf(path, sizeof path, "%s/%s.log", o->transcript_dir, fn);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* The folder a scenario sits in, for the JUnit classname. */
-static void classname_of(const char *path, char *out, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(out, n, "scenarios");
-        return;
-    }
-    const char *start = slash;
-    while (start > path && start[-1] != '/')
-        start--;
-    snprintf(out, n, "scenarios.%.*s", (int)(slash - start), start);
-}
-
 /* The first requirement of sc (MG_REQUIRES_*) missing from supports, or NULL. */
 static const char *unsupported_requirement(const mg_scenario *sc, unsigned supports)
 {
@@ -491,27 +473,30 @@ static int make_tmpdir(const run_opts *o, const mg_scenario *sc, char *dir, size
     return -1;
 }
 
-static int run_one(const run_opts *o, mg_server *srv, const char *path, mg_junit *junit, const char *const *secrets,
-                   int *interrupted)
+/* Runs one scenario against a fresh client and fills *res (nothing is
+ * printed: the collector in run_results.c does the outputs). */
+static void run_one(const run_opts *o, mg_server *srv, const char *path, const char *const *secrets,
+                    mg_run_result *res, int *interrupted)
 {
     char err[1024];
     mg_scenario sc;
-    char cls[128];
-    classname_of(path, cls, sizeof cls);
     uint64_t t0 = mg_now_ms();
+    memset(res, 0, sizeof *res);
+    res->path = strdup(path);
     if (mg_scenario_load(path, &sc, err, sizeof err) != 0) {
-        printf("FAIL  %s: %s\n", path, err);
-        fflush(stdout);
-        mg_junit_add(junit, cls, path, 0, err, NULL);
-        return 0;
+        res->failure = strdup(err);
+        return;
     }
     const char *missing = unsupported_requirement(&sc, o->supports);
     if (missing) {
-        printf("SKIP  %s (%s): requires %s, which the client does not declare (--supports %s)\n", sc.name, path,
-               missing, missing);
-        fflush(stdout);
+        char why[160];
+        snprintf(why, sizeof why, "requires %s, which the client does not declare (--supports %s)", missing, missing);
+        res->loaded = 1;
+        res->name = strdup(sc.name);
+        res->rule = sc.rule ? strdup(sc.rule) : NULL;
+        res->skipped = strdup(why);
         mg_scenario_free(&sc);
-        return -1;
+        return;
     }
     char tmpdir[256] = "";
     int tmp_failed = make_tmpdir(o, &sc, tmpdir, sizeof tmpdir);
@@ -560,24 +545,19 @@ static int run_one(const run_opts *o, mg_server *srv, const char *path, mg_junit
     mg_server_set_app(srv, NULL, NULL);
     double secs = (double)(mg_now_ms() - t0) / 1000.0;
     mg_transcript_add(&run.tr, mg_now_ms(), 0, "..", "verdict: %s", run.failed ? "FAIL" : "PASS");
-    const char *text = mg_transcript_text(&run.tr);
-    write_transcript(o, sc.name, text);
-    if (run.failed) {
-        printf("FAIL  %s (%s): %s\n", sc.name, path, run.failure);
-        fprintf(stderr, "---- transcript of %s ----\n%s---- end of transcript ----\n", sc.name, text);
-    } else {
-        printf("PASS  %s (%.1f s)\n", sc.name, secs);
-    }
-    fflush(stdout);
-    mg_junit_add(junit, cls, sc.name, secs, run.failed ? run.failure : NULL, text);
-    int passed = !run.failed;
+    res->loaded = 1;
+    res->passed = !run.failed;
+    res->seconds = secs;
+    res->name = strdup(sc.name);
+    res->rule = sc.rule ? strdup(sc.rule) : NULL;
+    res->failure = run.failed ? strdup(run.failure) : NULL;
+    res->transcript = strdup(mg_transcript_text(&run.tr));
     mg_scenario_run_free(&run);
     for (size_t i = 0; argv && i < argc; i++)
         free(argv[i]);
     free(argv);
     remove_tree(tmpdir);
     mg_scenario_free(&sc);
-    return passed;
 }
 
 int mg_runner_main(int argc, char **argv)
@@ -593,9 +573,137 @@ int mg_runner_main(int argc, char **argv)
     return rc;
 }
 
+/* What a process running scenarios holds: its own server. The serial run
+ * has one; with -j each worker makes its own after the fork. */
+typedef struct run_ctx {
+    const run_opts *o;
+    char **files;
+    const char *const *secrets;
+    mg_tls_config *tls; /* NULL: plain ws:// */
+    mg_server srv;
+    int interrupted;
+} run_ctx;
+
+static int ctx_start(void *arg, char *err, size_t errlen)
+{
+    run_ctx *x = arg;
+    mg_server_config cfg = {.listen = x->o->listen, .tls = x->tls, .log = x->o->log, .secrets = x->secrets};
+    return mg_server_init(&x->srv, &cfg, err, errlen);
+}
+
+static void ctx_run(void *arg, size_t index, mg_run_result *out, int *stop)
+{
+    run_ctx *x = arg;
+    run_one(x->o, &x->srv, x->files[index], x->secrets, out, &x->interrupted);
+    *stop = x->interrupted;
+}
+
+static void ctx_end(void *arg)
+{
+    run_ctx *x = arg;
+    mg_server_free(&x->srv);
+}
+
+/* Every scenario in this process, one after the other. Returns 0, or 2 when
+ * the server could not start. */
+static int run_serial(run_ctx *x, size_t nfiles, mg_results *col)
+{
+    char err[512];
+    if (ctx_start(x, err, sizeof err) != 0) {
+        fprintf(stderr, "mockgateway run: %s\n", err);
+        return 2;
+    }
+    if (x->o->ncmd == 0) {
+        /* Serving scripts to an outside client: the URL is the first line. */
+        printf("%s\n", x->srv.ws_url);
+        fflush(stdout);
+    }
+    fprintf(stderr, "mockgateway: %zu scenario(s), gateway %s\n", nfiles, x->srv.ws_url);
+    for (size_t i = 0; i < nfiles && !x->interrupted; i++) {
+        mg_run_result res;
+        int stop = 0;
+        ctx_run(x, i, &res, &stop);
+        mg_results_add(col, i, &res);
+    }
+    ctx_end(x);
+    return 0;
+}
+
+/* With -j every worker listens on a port of its own. */
+static int listen_port_is_zero(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    return colon && strspn(colon + 1, "0") == strlen(colon + 1) && colon[1];
+}
+
+static int run_parallel(run_ctx *x, size_t nfiles, mg_results *col)
+{
+    const run_opts *o = x->o;
+    if (o->ncmd == 0) {
+        fprintf(stderr, "mockgateway run: -j needs a client command (outside clients take one scenario at a time)\n");
+        return 2;
+    }
+    if (!listen_port_is_zero(o->listen)) {
+        fprintf(stderr, "mockgateway run: with -j each worker listens on its own port: --listen HOST:0, not %s\n",
+                o->listen);
+        return 2;
+    }
+    fprintf(stderr, "mockgateway: %zu scenario(s), %u workers, each with its own gateway on %s\n", nfiles,
+            o->jobs < nfiles ? o->jobs : (unsigned)nfiles, o->listen);
+    mg_pool_job job = {.worker_start = ctx_start, .run = ctx_run, .worker_end = ctx_end, .ctx = x};
+    int rc = mg_pool_run(&job, nfiles, o->jobs, col);
+    if (rc < 0)
+        return 2;
+    x->interrupted = rc == 1;
+    return 0;
+}
+
+/* The client command as one line, for the report (secrets redacted); with
+ * short set, each word that is a path is cut to its last part (the
+ * column heading: "dgw-client --log-level debug"). */
+static char *command_line(const run_opts *o, const char *const *secrets, int short_words)
+{
+    mg_buf b = {0};
+    for (size_t i = 0; i < o->ncmd; i++) {
+        const char *w = o->cmd[i], *slash = strrchr(w, '/');
+        if (i)
+            mg_buf_append_str(&b, " ");
+        mg_buf_append_str(&b, short_words && slash && slash[1] ? slash + 1 : w);
+    }
+    const char *s = mg_buf_cstr(&b);
+    char *r = mg_redact(s ? s : "", s ? strlen(s) : 0, secrets);
+    mg_buf_free(&b);
+    return r;
+}
+
+static void write_outputs(const run_ctx *x, const mg_results *col, uint64_t t0)
+{
+    const run_opts *o = x->o;
+    if (o->junit && mg_results_write_junit(col, o->junit) != 0)
+        fprintf(stderr, "mockgateway run: cannot write %s\n", o->junit);
+    if (o->html) {
+        char *label = command_line(o, x->secrets, 1), *command = command_line(o, x->secrets, 0);
+        mg_report_run rr = {
+            .client = label ? label : "",
+            .command = command ? command : "",
+            .seconds = (double)(mg_now_ms() - t0) / 1000.0,
+            .jobs = o->jobs,
+            .interrupted = x->interrupted,
+        };
+        char err[512];
+        if (mg_report_html_write(o->html, &rr, col, err, sizeof err) != 0)
+            fprintf(stderr, "mockgateway run: %s\n", err);
+        free(label);
+        free(command);
+    }
+}
+
 int mg_runner_execute(const mg_runner_opts *opts)
 {
     run_opts o = *opts;
+    if (o.jobs == 0)
+        o.jobs = 1;
+    uint64_t t0 = mg_now_ms();
     char err[512];
     char **files = NULL;
     int nfiles = mg_collect_scenarios(o.scenarios, o.nscenarios, &files, err, sizeof err);
@@ -610,39 +718,22 @@ int mg_runner_execute(const mg_runner_opts *opts)
         return 2;
     }
     const char *secrets[] = {o.token, "test-token", NULL};
-    mg_server srv;
-    mg_server_config cfg = {.listen = o.listen, .tls = o.tls ? &tls : NULL, .log = o.log, .secrets = secrets};
-    if (mg_server_init(&srv, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "mockgateway run: %s\n", err);
-        if (o.tls)
-            mg_tls_config_free(&tls);
-        mg_free_paths(files, (size_t)nfiles);
-        return 2;
+    run_ctx x = {.o = &o, .files = files, .secrets = secrets, .tls = o.tls ? &tls : NULL};
+    mg_results col;
+    int rc = 2;
+    if (mg_results_init(&col, (const char *const *)files, (size_t)nfiles, t0, o.transcript_dir) != 0) {
+        fprintf(stderr, "mockgateway run: out of memory\n");
+    } else {
+        rc = o.jobs > 1 ? run_parallel(&x, (size_t)nfiles, &col) : run_serial(&x, (size_t)nfiles, &col);
+        if (rc == 0) {
+            mg_results_finish(&col);
+            write_outputs(&x, &col, t0);
+            rc = col.failed == 0 && !x.interrupted ? 0 : 1;
+        }
+        mg_results_free(&col);
     }
-    if (o.ncmd == 0) {
-        /* Serving scripts to an outside client: the URL is the first line. */
-        printf("%s\n", srv.ws_url);
-        fflush(stdout);
-    }
-    fprintf(stderr, "mockgateway: %d scenario(s), gateway %s\n", nfiles, srv.ws_url);
-    mg_junit junit = {0};
-    int passed = 0, failed = 0, skipped = 0, interrupted = 0;
-    for (int i = 0; i < nfiles && !interrupted; i++) {
-        int verdict = run_one(&o, &srv, files[i], &junit, secrets, &interrupted);
-        passed += verdict > 0;
-        failed += verdict == 0;
-        skipped += verdict < 0;
-    }
-    if (skipped)
-        printf("%d skipped (requirements the client does not declare: --supports)\n", skipped);
-    printf("%d passed, %d failed\n", passed, failed);
-    fflush(stdout);
-    if (o.junit && mg_junit_write(&junit, o.junit) != 0)
-        fprintf(stderr, "mockgateway run: cannot write %s\n", o.junit);
-    mg_junit_free(&junit);
-    mg_server_free(&srv);
     if (o.tls)
         mg_tls_config_free(&tls);
     mg_free_paths(files, (size_t)nfiles);
-    return failed == 0 && !interrupted ? 0 : 1;
+    return rc;
 }

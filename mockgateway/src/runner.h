@@ -20,6 +20,8 @@ char *mg_substitute_arg(const char *arg, const char *url, const char *api, const
 
 typedef struct mg_runner_opts {
     const char *listen, *cert, *key, *ca, *junit, *transcript_dir, *token;
+    const char *html; /* the report page to write, or NULL */
+    unsigned jobs;    /* scenarios run at once, each by a worker process (0, 1: serial) */
     int tls;
     uint32_t grace_ms;
     mg_logger log;
@@ -31,7 +33,8 @@ typedef struct mg_runner_opts {
 } mg_runner_opts;
 
 /* Runs every scenario found under opts->scenarios; prints PASS/FAIL lines
- * and "N passed, N failed". Returns 0 all passed, 1 some failed, 2 setup error. */
+ * in scenario order and "N passed, N failed" (progress on stderr). Returns
+ * 0 all passed, 1 some failed, 2 setup error. */
 int mg_runner_execute(const mg_runner_opts *opts);
 
 /* Entry point of the run subcommand (argv[0] is "run"). Returns the exit

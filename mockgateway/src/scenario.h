@@ -89,12 +89,14 @@ typedef struct mg_step {
     char *resume_url;  /* handshake/ready/expect_identify: READY's resume URL template */
     int drop;          /* close: end TCP right after the close frame */
     int hold;          /* send/dispatch/ready: cork TCP (see scenario_wire.c) */
+    int zpayload;      /* send/dispatch/ready: an mg_zpayload (payload compression) */
 } mg_step;
 
 typedef struct mg_scenario_conn {
     uint32_t within_ms;    /* the client must connect within this (from the previous step's end) */
     uint32_t min_delay_ms; /* ...and not sooner than this */
     uint64_t shard_mask;   /* the shards whose script this entry is part of (bit i: shard i); 0: all */
+    uint32_t absent_ms;    /* > 0: the client must NOT connect for this long (it refuses to) */
     mg_step *steps;
     size_t nsteps;
 } mg_scenario_conn;
@@ -126,6 +128,8 @@ typedef struct mg_scenario_shards {
 typedef struct mg_scenario {
     char *name, *rule, *description, *path;
     char *compress; /* "zlib-stream", "zstd-stream" or NULL: what the client must ask for */
+    char *encoding; /* "json", "etf" or NULL (either): what the client must ask for */
+    char *session_id; /* a fixed id for the sessions READY names (hex digits), or NULL */
     uint32_t heartbeat_interval;
     int version; /* required ?v=, 0: 9 or 10 */
     uint32_t timeout_ms;

@@ -6,6 +6,8 @@
 
 #include "scenario.h"
 
+#include "encoding.h"
+
 static const struct {
     const char *name;
     const char *fields; /* allowed fields besides "type" and "comment", space-separated */
@@ -13,11 +15,11 @@ static const struct {
     [MG_STEP_HELLO] = {"hello", "interval count interval_ms"},
     [MG_STEP_HANDSHAKE] = {"handshake", "expect within_ms ready guilds ready_size checks hello resume_url"},
     [MG_STEP_SEND] = {"send", "payload message_splits frame_splits frame_chunk write_splits write_chunk "
-                              "write_delay_ms ping_between_frames hold"},
+                              "write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_DISPATCH] = {"dispatch", "t d count interval_ms withhold message_splits frame_splits frame_chunk "
-                                      "write_splits write_chunk write_delay_ms ping_between_frames hold"},
+                                      "write_splits write_chunk write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_READY] = {"ready", "size guilds resume_url message_splits frame_splits frame_chunk "
-                                "write_splits write_chunk write_delay_ms ping_between_frames hold"},
+                                "write_splits write_chunk write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_RECONNECT] = {"reconnect", ""},
     [MG_STEP_INVALID_SESSION] = {"invalid_session", "resumable"},
     [MG_STEP_HEARTBEAT_REQUEST] = {"heartbeat_request", "count"},
@@ -293,6 +295,24 @@ static int check_fields(pctx *p, const cJSON *obj, mg_step_kind k)
     return 0;
 }
 
+/* payload_compress: true (one whole zlib stream), or "truncated" /
+ * "trailing" (a spoiled one, for clients that must refuse it). */
+static int get_zpayload(pctx *p, const cJSON *obj, mg_step *st)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "payload_compress");
+    if (!j || cJSON_IsFalse(j))
+        return 0;
+    if (cJSON_IsTrue(j))
+        st->zpayload = MG_ZPAYLOAD_WHOLE;
+    else if (cJSON_IsString(j) && strcmp(j->valuestring, "truncated") == 0)
+        st->zpayload = MG_ZPAYLOAD_TRUNCATED;
+    else if (cJSON_IsString(j) && strcmp(j->valuestring, "trailing") == 0)
+        st->zpayload = MG_ZPAYLOAD_TRAILING;
+    else
+        return fail(p, "payload_compress", "expected true, false, \"truncated\" or \"trailing\"");
+    return 0;
+}
+
 static int parse_shaping(pctx *p, const cJSON *obj, mg_step *st)
 {
     if (get_splits(p, obj, "message_splits", NULL, &st->message_splits) != 0 ||
@@ -300,7 +320,8 @@ static int parse_shaping(pctx *p, const cJSON *obj, mg_step *st)
         get_splits(p, obj, "write_splits", "write_chunk", &st->write_splits) != 0 ||
         get_uint(p, obj, "write_delay_ms", &st->write_delay_ms, 0, 10000) != 0 ||
         get_str(p, obj, "ping_between_frames", &st->ping, 0, 125) != 0 ||
-        get_bool(p, obj, "hold", &st->hold, 0, 0) != 0)
+        get_bool(p, obj, "hold", &st->hold, 0, 0) != 0 ||
+        get_zpayload(p, obj, st) != 0)
         return -1;
     st->has_ping = st->ping != NULL;
     return 0;
@@ -546,6 +567,8 @@ void mg_scenario_free(mg_scenario *sc)
     free(sc->description);
     free(sc->path);
     free(sc->compress);
+    free(sc->encoding);
+    free(sc->session_id);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -619,6 +642,9 @@ static int parse_shards(pctx *p, const cJSON *root, mg_scenario *sc)
         if (sh->remaining > sh->total) /* what a gateway would report: a full budget */
             sh->remaining = sh->total;
     }
+    if (sc->session_id)
+        return fail(p, "session_id", "not in a sharded scenario: each shard's session needs an id of its own "
+                                     "(a RESUME names its shard by it)");
     p->sharded = 1;
     sc->requires |= MG_REQUIRES_SHARDING;
     return 0;
@@ -665,14 +691,21 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
     if (opt) {
         if (!cJSON_IsObject(opt))
             return fail(p, "options", "expected an object");
-        if (check_top_fields(p, opt, " compress heartbeat_interval v timeout_ms ") != 0 ||
+        if (check_top_fields(p, opt, " compress encoding session_id heartbeat_interval v timeout_ms ") != 0 ||
             get_str(p, opt, "compress", &sc->compress, 0, 32) != 0 ||
+            get_str(p, opt, "encoding", &sc->encoding, 0, 32) != 0 ||
+            get_str(p, opt, "session_id", &sc->session_id, 0, 32) != 0 ||
             get_uint(p, opt, "heartbeat_interval", &sc->heartbeat_interval, 41250, 3600000) != 0 ||
             get_int(p, opt, "v", &sc->version, 0, 0, 100, 0) != 0 ||
             get_uint(p, opt, "timeout_ms", &sc->timeout_ms, 60000, 3600000) != 0)
             return -1;
         if (sc->compress && strcmp(sc->compress, "zlib-stream") != 0 && strcmp(sc->compress, "zstd-stream") != 0)
             return fail(p, "compress", "expected \"zlib-stream\" or \"zstd-stream\"");
+        if (sc->encoding && strcmp(sc->encoding, "json") != 0 && strcmp(sc->encoding, "etf") != 0)
+            return fail(p, "encoding", "expected \"json\" or \"etf\"");
+        if (sc->session_id && (!sc->session_id[0] || strspn(sc->session_id, "0123456789abcdefABCDEF") !=
+                                                             strlen(sc->session_id)))
+            return fail(p, "session_id", "expected 1 to 32 hex digits");
         if (sc->heartbeat_interval == 0)
             return fail(p, "heartbeat_interval", "must be positive");
     }
@@ -729,11 +762,26 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
         mg_scenario_conn *sconn = &sc->conns[sc->nconns++];
         if (!cJSON_IsObject(c))
             return fail(p, NULL, "a connection must be an object with \"steps\"");
-        if (check_top_fields(p, c, " within_ms min_delay_ms steps comment shard ") != 0 ||
+        if (check_top_fields(p, c, " within_ms min_delay_ms steps absent_ms comment shard ") != 0 ||
             get_uint(p, c, "within_ms", &sconn->within_ms, 10000, 3600000) != 0 ||
             get_uint(p, c, "min_delay_ms", &sconn->min_delay_ms, 0, 3600000) != 0 ||
+            get_uint(p, c, "absent_ms", &sconn->absent_ms, 0, 3600000) != 0 ||
             get_shard_mask(p, c, sc->shards.count ? sc->shards.count : 1, &sconn->shard_mask) != 0)
             return -1;
+        if (cJSON_GetObjectItemCaseSensitive(c, "absent_ms") && sconn->absent_ms == 0)
+            return fail(p, "absent_ms", "expected an integer from 1 to 3600000");
+        if (sconn->absent_ms && p->sharded)
+            return fail(p, "absent_ms", "not in a sharded scenario: a connection is a shard's only once it "
+                                        "IDENTIFYs or RESUMEs, and one that must not come never does");
+        if (sconn->absent_ms) {
+            /* No connection may come: nothing to script on it. */
+            const cJSON *none = cJSON_GetObjectItemCaseSensitive(c, "steps");
+            if (!cJSON_IsArray(none) || cJSON_GetArraySize(none) != 0 ||
+                cJSON_GetObjectItemCaseSensitive(c, "within_ms") || cJSON_GetObjectItemCaseSensitive(c, "min_delay_ms"))
+                return fail(p, "absent_ms",
+                            "a connection that must not come has empty steps and no within_ms or min_delay_ms");
+            continue;
+        }
         const cJSON *steps = cJSON_GetObjectItemCaseSensitive(c, "steps");
         if (!steps)
             return fail(p, "steps", "missing (required)");

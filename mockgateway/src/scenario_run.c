@@ -120,8 +120,10 @@ int mg_scn_check_upgrade(mg_scenario_run *r, const mg_scn_conn *sc, uint64_t now
     if (r->sc->version ? sc->up.version != r->sc->version : (sc->up.version != 9 && sc->up.version != 10))
         return mg_scn_failf(r, now, "gateway version ?v=%d, want %s (PROTOCOL.md 1)", sc->up.version,
                      r->sc->version == 10 ? "10" : r->sc->version == 9 ? "9" : "9 or 10");
-    if (sc->up.encoding[0] && strcmp(sc->up.encoding, "json") != 0)
-        return mg_scn_failf(r, now, "encoding=%s, want json", sc->up.encoding);
+    const char *enc = sc->up.encoding[0] ? sc->up.encoding : "json";
+    if (r->sc->encoding ? strcmp(enc, r->sc->encoding) != 0 : strcmp(enc, "json") != 0 && strcmp(enc, "etf") != 0)
+        return mg_scn_failf(r, now, "encoding=%s, want %s (PROTOCOL.md 1; client_args tell the client)", enc,
+                            r->sc->encoding ? r->sc->encoding : "json or etf");
     return RUN_DONE;
 }
 
@@ -149,9 +151,29 @@ int mg_scn_need_cur(mg_scenario_run *r, uint64_t now)
     return RUN_DONE;
 }
 
+/* A connection the client must not make: it was asked for something it
+ * has to refuse (e.g. payload compression with zlib-stream). */
+static int run_absent(mg_scenario_run *r, const mg_scenario_conn *ce, uint64_t now)
+{
+    if (r->lane->phase == 0) {
+        mg_transcript_add(&r->tr, now, 0, "??", "expect %s%sNO connection for %u ms (the client must refuse its "
+                          "arguments)", mg_scn_shard_tag(r), mg_scn_sharded(r) ? ": " : "", ce->absent_ms);
+        r->lane->phase = 1;
+    }
+    mg_scn_conn *n = mg_scn_first_pending(r);
+    if (n)
+        return mg_scn_failf(r, now, "the client connected (GET /?%s) but must refuse what its arguments ask for",
+                            n->query);
+    if (now >= r->lane->step_start + ce->absent_ms)
+        return RUN_DONE;
+    return mg_scn_wait_until(r, r->lane->step_start + ce->absent_ms);
+}
+
 static int run_await(mg_scenario_run *r, uint64_t now)
 {
     const mg_scenario_conn *ce = lane_entry(r, r->lane);
+    if (ce->absent_ms)
+        return run_absent(r, ce, now);
     if (r->lane->phase == 0) {
         mg_transcript_add(&r->tr, now, 0, "??", "expect %s%sconnection %zu within %u ms%s", mg_scn_shard_tag(r),
                           mg_scn_sharded(r) ? ": its " : "", r->lane->ci + 1, ce->within_ms,
@@ -399,7 +421,9 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
         return;
     if (sc->lane >= 0)
         r->lane = &r->lanes[sc->lane]; /* a mismatch names its lane's position */
-    mg_transcript_payload(&r->tr, now, sc->num, "<-", opcode == MG_WS_BINARY ? "(binary) " : NULL,
+    mg_transcript_payload(&r->tr, now, sc->num, "<-", c->etf && opcode == MG_WS_BINARY ? "(etf) "
+                                                     : opcode == MG_WS_BINARY            ? "(binary) "
+                                                                                         : NULL,
                           (const char *)data, len);
     if (r->done)
         return;
@@ -425,6 +449,11 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
         return;
     }
     int o = (int)op->valuedouble;
+    if (c->etf && opcode != MG_WS_BINARY) {
+        cJSON_Delete(j);
+        mg_scn_failf(r, now, "the client sent a text frame on an encoding=etf connection (PROTOCOL.md 1)");
+        return;
+    }
     if (o == 1) {
         sc->heartbeats++;
         cJSON_Delete(sc->last_hb_d);

@@ -11,6 +11,7 @@
 
 #include "default_mode.h"
 #include "rules.h"
+#include "encoding.h"
 #include "scenario_internal.h"
 #include "util.h"
 
@@ -19,6 +20,7 @@ void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, siz
 {
     mg_send_opts o = {.ping_len = -1};
     if (shape) {
+        o.zpayload = shape->zpayload;
         o.message_splits = shape->message_splits;
         o.frame_splits = shape->frame_splits;
         o.write_splits = shape->write_splits;
@@ -36,7 +38,13 @@ void mg_scn_send_text(mg_scenario_run *r, mg_scn_conn *sc, const char *json, siz
         setsockopt(sc->c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
         mg_transcript_add(&r->tr, now, sc->num, "..", "TCP corked: what follows leaves together");
     }
-    mg_transcript_payload(&r->tr, now, sc->num, "->", NULL, json, len);
+    mg_transcript_payload(&r->tr, now, sc->num, "->",
+                          o.zpayload == MG_ZPAYLOAD_WHOLE       ? "(zlib) "
+                          : o.zpayload == MG_ZPAYLOAD_TRUNCATED ? "(zlib, truncated) "
+                          : o.zpayload == MG_ZPAYLOAD_TRAILING  ? "(zlib, trailing junk) "
+                          : sc->c && sc->c->etf                 ? "(etf) "
+                                                                : NULL,
+                          json, len);
     if (!sc->c || mg_conn_send_payload(sc->c, json, len, shape ? &o : NULL) != 0)
         mg_transcript_add(&r->tr, now, sc->num, "..", "(connection not open: not sent)");
 }
@@ -48,12 +56,15 @@ void mg_scn_send_str(mg_scenario_run *r, mg_scn_conn *sc, const char *json, uint
 
 int mg_scn_new_session(mg_scenario_run *r)
 {
-    if (r->lane->sess)
-        mg_session_remove(&r->store, r->lane->sess);
-    r->lane->sess = mg_session_create(&r->store, r->token, r->lane->shard, mg_scn_reported_shards(r));
-    r->lane->last_sent_seq = -1;
-    r->lane->nseq_times = 0;
-    return r->lane->sess ? 0 : -1;
+    mg_scn_lane *L = r->lane;
+    if (L->sess)
+        mg_session_remove(&r->store, L->sess);
+    L->sess = mg_session_create(&r->store, r->token, L->shard, mg_scn_reported_shards(r));
+    if (L->sess && r->sc->session_id) /* options.session_id: not in sharded scenarios (the parser) */
+        snprintf(L->sess->id, sizeof L->sess->id, "%s", r->sc->session_id);
+    L->last_sent_seq = -1;
+    L->nseq_times = 0;
+    return L->sess ? 0 : -1;
 }
 
 /* Remembers when each seq went out, for lag-tolerant heartbeat checks. */
@@ -96,8 +107,13 @@ void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, co
         mg_transcript_add(&r->tr, now, sc->num, "..", "withheld dispatch s=%ld t=%s (the client missed it)", seq, t);
     } else {
         mg_scn_send_text(r, sc, (const char *)p.data, p.len, shape, now);
-        r->lane->last_sent_seq = seq;
-        mg_scn_note_seq_sent(r, seq, now);
+        /* A payload spoiled on purpose cannot be read: for the checks it
+         * was never received, and a RESUME must get it replayed. */
+        int spoiled = shape && (shape->zpayload == MG_ZPAYLOAD_TRUNCATED || shape->zpayload == MG_ZPAYLOAD_TRAILING);
+        if (!spoiled) {
+            r->lane->last_sent_seq = seq;
+            mg_scn_note_seq_sent(r, seq, now);
+        }
     }
     mg_buf_free(&p);
 }

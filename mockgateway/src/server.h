@@ -121,6 +121,7 @@ typedef struct mg_send_opts {
     uint32_t write_delay_ms;  /* pause after each cut write (default 2 when cut) */
     long ping_len;            /* >= 0: ping after the first fragment */
     const uint8_t *ping;
+    int zpayload;             /* an mg_zpayload: send as one whole zlib stream */
 } mg_send_opts;
 
 struct mg_conn {
@@ -145,6 +146,7 @@ struct mg_conn {
     uint64_t write_resume_ms; /* 0: not paused */
     wslay_event_context_ptr ws;
     mg_compressor *comp;
+    int etf;      /* encoding=etf: payloads are ETF in binary frames */
     mg_upgrade_info up;
     char query[256];
     uint64_t created_ms;

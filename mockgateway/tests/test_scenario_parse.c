@@ -140,6 +140,59 @@ Test(scenarios, unknown_fields_and_misplaced_reject_are_errors)
     cr_assert(strstr(err, "field \"compress\""), "%s", err);
 }
 
+/* A sharded scenario: "shards", per-entry "shard" masks, "requires". */
+#define SHARDED(extra_top, conns) \
+    "{\"name\":\"n\",\"rule\":\"r\",\"shards\":{\"count\":3,\"max_concurrency\":2}" extra_top ",\"connections\":[" conns "]}"
+
+Test(scenarios, a_sharded_scenario_parses_its_bot_its_lanes_and_its_requirements)
+{
+    const char *j = SHARDED(",\"requires\":[\"sharding\"]",
+                            "{\"steps\":[{\"type\":\"handshake\"}]},"
+                            "{\"shard\":[0,2],\"steps\":[{\"type\":\"restart\",\"grace_ms\":3000}]}");
+    mg_scenario sc;
+    char err[512];
+    cr_assert_eq(mg_scenario_parse(j, strlen(j), NULL, &sc, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(sc.shards.count, 3);
+    cr_expect_eq(sc.shards.max_concurrency, 2);
+    cr_expect_eq(sc.shards.gateway_bot_shards, 3, "GET /gateway/bot says count by default");
+    cr_expect_eq(sc.shards.identify_window_ms, 5000);
+    cr_expect_eq(sc.shards.total, 1000);
+    cr_expect_eq(sc.shards.remaining, 1000);
+    cr_expect_eq(sc.shards.all_ready, 1);
+    cr_expect_eq(sc.conns[0].shard_mask, 0, "no \"shard\": every shard's");
+    cr_expect_eq(sc.conns[1].shard_mask, 5);
+    cr_expect_eq(sc.conns[1].steps[0].ms, 3000);
+    cr_expect_eq(sc.requires, MG_REQUIRES_SHARDING | MG_REQUIRES_RESTART, "a restart step implies \"restart\"");
+    mg_scenario_free(&sc);
+}
+
+Test(scenarios, sharded_scenarios_refuse_what_needs_the_shard_before_it_is_known)
+{
+    char err[512];
+    /* a shard the scenario does not have */
+    cr_assert_eq(parse(SHARDED("", "{\"shard\":[3],\"steps\":[]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"shard\"") && strstr(err, "no shard 3"), "%s", err);
+    /* the upgrade is answered before the shard is known */
+    cr_assert_eq(parse(SHARDED("", "{\"steps\":[{\"type\":\"reject\",\"status\":503}]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "no \"reject\""), "%s", err);
+    cr_assert_eq(parse(SHARDED("", "{\"steps\":[{\"type\":\"handshake\",\"hello\":true}]}"), err, sizeof err),
+                 -1);
+    cr_assert(strstr(err, "field \"hello\""), "%s", err);
+    /* a connection joins a lane only by its IDENTIFY or RESUME */
+    cr_assert_eq(parse(SHARDED("", "{\"steps\":[{\"type\":\"handshake\"}]},{\"absent_ms\":500,\"steps\":[]}"), err,
+                       sizeof err), -1);
+    cr_assert(strstr(err, "field \"absent_ms\"") && strstr(err, "sharded"), "%s", err);
+    /* a RESUME names its lane by its session id: one per shard */
+    cr_assert_eq(parse(SHARDED(",\"options\":{\"session_id\":\"abcd\"}", "{\"steps\":[]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"session_id\"") && strstr(err, "sharded"), "%s", err);
+    cr_assert_eq(parse(SHARDED(",\"requires\":[\"telepathy\"]", "{\"steps\":[]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"requires\"") && strstr(err, "unknown requirement"), "%s", err);
+    /* not sharded: shard 0 only */
+    cr_assert_eq(parse("{\"name\":\"n\",\"rule\":\"r\",\"connections\":[{\"shard\":[1],\"steps\":[]}]}", err,
+                       sizeof err), -1);
+    cr_assert(strstr(err, "no shard 1"), "%s", err);
+}
+
 Test(scenarios, invalid_json_says_where)
 {
     char err[512];

@@ -66,7 +66,8 @@ function loadScenarios(root, paths) {
   return out;
 }
 
-// "PASS  NAME (1.2 s)" / "FAIL  NAME (FILE): MISMATCH"
+// "PASS  NAME (1.2 s)" / "FAIL  NAME (FILE): MISMATCH" / "SKIP  NAME (FILE): WHY"
+// (a scenario that requires what the client does not declare: --supports)
 function parseRun(file) {
   const res = new Map();
   if (!fs.existsSync(file)) return res;
@@ -74,7 +75,9 @@ function parseRun(file) {
     let m = /^PASS {2}(\S+) \(([\d.]+) s\)/.exec(line);
     if (m) { res.set(m[1], { status: 'PASS', seconds: Number(m[2]) }); continue; }
     m = /^FAIL {2}(\S+) \(([^)]*)\): (.*)$/.exec(line);
-    if (m) res.set(m[1], { status: 'FAIL', mismatch: m[3] });
+    if (m) { res.set(m[1], { status: 'FAIL', mismatch: m[3] }); continue; }
+    m = /^SKIP {2}(\S+) \(([^)]*)\): (.*)$/.exec(line);
+    if (m) res.set(m[1], { status: 'SKIP', reason: m[3] });
   }
   return res;
 }
@@ -156,6 +159,7 @@ function write(o) {
         transcripts.set(`${c}/${r.name}`, text);
       }
       if (res.status === 'PASS') meta[c].passed++;
+      else if (res.status === 'SKIP') Object.assign(cell, { verdict: 'unsupported', reason: res.reason });
       else {
         meta[c].failed++;
         cell.mismatch = res.mismatch;
@@ -255,8 +259,11 @@ function check(o) {
   const kg = JSON.parse(fs.readFileSync(o['known-good'], 'utf8'));
   let pass = 0, fail = 0;
   for (const c of Object.keys(m.clients)) {
-    // dgw-client: every scenario; others: the cells known to pass.
-    const gate = c === 'dgw-client' ? m.scenarios.map((s) => s.name) : (kg[c] ?? []);
+    // dgw-client: every scenario it can take (not the SKIPped ones, which
+    // need --supports); others: the cells known to pass.
+    const gate = c === 'dgw-client'
+      ? m.scenarios.filter((s) => s.cells[c]?.status !== 'SKIP').map((s) => s.name)
+      : (kg[c] ?? []);
     let ok = 0;
     for (const name of gate) {
       const row = m.scenarios.find((s) => s.name === name);

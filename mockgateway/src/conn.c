@@ -386,10 +386,10 @@ void mg_conn_on_event(mg_conn *c, uint32_t events)
     mg_conn_pump(c);
 }
 
-void mg_conn_sweep(mg_conn *c, uint64_t now)
+int mg_conn_sweep(mg_conn *c, uint64_t now)
 {
     if (c->dead)
-        return;
+        return 0;
     if (c->write_resume_ms && now >= c->write_resume_ms) {
         c->write_resume_ms = 0;
         c->output_progress_ms = now;
@@ -399,10 +399,10 @@ void mg_conn_sweep(mg_conn *c, uint64_t now)
         MG_WARN(&c->srv->cfg.log, "conn %llu (%s): the client read nothing for %u ms with %zu bytes waiting",
                 (unsigned long long)c->id, c->peer, MG_WRITE_STALL_MS, mg_buf_avail(&c->out));
         mg_conn_fail(c, "the client read nothing for 10 s with output waiting");
-        return;
+        return 1;
     }
     if (!c->deadline_ms || now < c->deadline_ms)
-        return;
+        return 0;
     switch (c->state) {
     case MG_CONN_HTTP:
         MG_WARN(&c->srv->cfg.log, "conn %llu (%s): no request within the upgrade timeout",
@@ -418,8 +418,9 @@ void mg_conn_sweep(mg_conn *c, uint64_t now)
         mg_conn_abort(c, "linger timeout");
         break;
     default:
-        break;
+        return 0;
     }
+    return 1;
 }
 
 /* ---- app-facing senders ------------------------------------------------- */

@@ -12,8 +12,10 @@
 mg_conn *mg_conn_new(mg_server *s, int fd, const mg_conn_io *io, const char *peer);
 /* Handles epoll readiness. */
 void mg_conn_on_event(mg_conn *c, uint32_t events);
-/* Checks core deadlines, write pauses and write stalls. */
-void mg_conn_sweep(mg_conn *c, uint64_t now);
+/* Resumes paused writes and acts on c's deadlines (upgrade timeout,
+ * linger, a client that reads nothing); returns 1 when it answered or
+ * closed c, 0 otherwise. */
+int mg_conn_sweep(mg_conn *c, uint64_t now);
 /* Makes progress within this turn's budget (read, hand to the app, write);
  * puts the connection on the ready list when the budget ran out. */
 void mg_conn_pump(mg_conn *c);

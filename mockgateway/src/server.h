@@ -32,6 +32,7 @@
 /* Work of the loop per turn: an honest client waits about one turn, and a
  * turn costs about (connections served) x (their budgets). */
 #define MG_TURN_EVENTS 128  /* epoll events handled */
+#define MG_TURN_SWEEPS 64   /* connections answered or closed on a deadline */
 #define MG_TURN_ACCEPTS 32u /* new connections (the listening socket is level-triggered) */
 #define MG_TURN_READY 128u  /* connections resumed from the ready list */
 /* Every client frame (data, continuation, ping, pong, close) takes a
@@ -192,6 +193,7 @@ struct mg_server {
     int stop;
     uint64_t wake_at;
     uint64_t last_sweep;
+    size_t sweep_from; /* where a sweep cut short by MG_TURN_SWEEPS goes on */
     uint64_t accept_paused_until;
     uint64_t turn; /* loop turns so far */
     /* Connections with work left after their budget (pumped next turn). */

@@ -351,7 +351,7 @@ static const cJSON *place_schema(place at, const char *steptype)
     case AT_CONNECTION:
         return schema_def("connection");
     case AT_STEP:
-        snprintf(name, sizeof name, "step_%s", steptype);
+        snprintf(name, sizeof name, "step_%s", steptype ? steptype : "");
         return schema_def(name);
     }
     return NULL;

@@ -169,8 +169,14 @@ class Browser {
   async close() {
     this.closing = true;
     try { await Promise.race([this.send('Browser.close', {}, null), new Promise((r) => setTimeout(r, 3000))]); } catch { /* it is going */ }
+    // Chromium's helpers (zygote, renderers) can still be writing into the
+    // profile after the browser process is gone: wait for the exit, then
+    // remove the profile with retries.
+    const exited = this.proc.exitCode !== null || this.proc.signalCode !== null
+      ? Promise.resolve() : new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGKILL');
-    fs.rmSync(this.profile, { recursive: true, force: true });
+    await exited;
+    fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 

@@ -22,7 +22,7 @@ __attribute__((format(printf, 3, 4))) int mg_scn_failf(mg_scenario_run *r, uint6
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char where[128] = "";
+    char where[96] = ""; /* "shard K: connections[i].steps[j] (type)" */
     mg_scn_where(r, where, sizeof where);
     char *safe = mg_redact(msg, strlen(msg), r->tr.secrets);
     snprintf(r->failure, sizeof r->failure, "at %llu ms, %s%s%s", (unsigned long long)rel(r, now), where,

@@ -148,15 +148,23 @@ Test(sharded, each_shard_gets_its_guilds_and_their_messages_only)
         tws_close(&c[s]);
 }
 
+/* Two connections open; shard 0 of count IDENTIFYs on a: its READY. */
+static cJSON *two_open_shard_0_ready(tws *a, tws *b, int count)
+{
+    int code = 0;
+    cJSON_Delete(open_ws(a, "v=10&encoding=json"));
+    cJSON_Delete(open_ws(b, "v=10&encoding=json"));
+    identify_shard(a, 0, count);
+    cJSON *ready = read_until(a, 0, "READY", &code);
+    cr_assert_not_null(ready, "no READY for shard 0 (close %d)", code);
+    return ready;
+}
+
 Test(sharded, a_second_identify_of_a_bucket_within_the_window_gets_invalid_session_false)
 {
     tws a, b;
     int code = 0;
-    cJSON_Delete(open_ws(&a, "v=10&encoding=json"));
-    cJSON_Delete(open_ws(&b, "v=10&encoding=json"));
-    identify_shard(&a, 0, 3);
-    cJSON *ready = read_until(&a, 0, "READY", &code);
-    cr_assert_not_null(ready);
+    cJSON *ready = two_open_shard_0_ready(&a, &b, 3);
     cJSON_Delete(ready);
     identify_shard(&b, 1, 3); /* max_concurrency 1: shard 1 shares shard 0's bucket */
     cJSON *inv = read_until(&b, 9, NULL, &code);
@@ -189,12 +197,7 @@ Test(budget, an_identify_with_no_start_left_ends_every_session_and_resets_the_to
      .fini = stop, .timeout = 30)
 {
     tws a, b;
-    int code = 0;
-    cJSON_Delete(open_ws(&a, "v=10&encoding=json"));
-    cJSON_Delete(open_ws(&b, "v=10&encoding=json"));
-    identify_shard(&a, 0, 2);
-    cJSON *ready = read_until(&a, 0, "READY", &code);
-    cr_assert_not_null(ready);
+    cJSON *ready = two_open_shard_0_ready(&a, &b, 2);
     char resume[200];
     snprintf(resume, sizeof resume, "{\"op\":6,\"d\":{\"token\":\"test-token\",\"session_id\":\"%s\",\"seq\":1}}",
              cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "d"), "session_id")->valuestring);

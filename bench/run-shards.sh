@@ -78,6 +78,11 @@ stop() { # pid: SIGTERM, SIGKILL after 20 s
     wait "$1" 2>/dev/null || true
 }
 
+# The table goes to stdout and to OUT; the plot to SVG.
+OUT=${OUT:-$here/data/shards.dat}
+SVG=${SVG:-$here/shards.svg}
+exec > >(tee "$OUT")
+
 echo "# bench/run-shards.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start, RLIMIT_NOFILE $(ulimit -n)"
 echo "# TEST-ONLY pacing: max_concurrency $MC, identify window $WINDOW ms (Discord: 5000 ms), so that the run takes minutes"
 echo "# mockgateway --message-rate 0 (heartbeats every 41.25 s); dgw-shards --compress $COMPRESS --quiet; idle measured over $IDLE s, $SETTLE s after the last READY"
@@ -139,3 +144,28 @@ for n in $NS; do
     prev_n=$n
     prev_rss=$rss
 done
+
+if command -v gnuplot >/dev/null; then
+    # A plot of too few points may fail: not an error.
+    gnuplot <<EOF || echo "$(basename "$0"): gnuplot could not draw $SVG" >&2
+set terminal svg size 960,420 dynamic noenhanced font "sans,11" background rgb "white"
+set output "$SVG"
+set multiplot layout 1,2 title "dgw-shards: N shards in one process against the mock (TEST-ONLY pacing: max_concurrency $MC, window $WINDOW ms)"
+set logscale xy
+set xlabel "shards (N)"
+set grid
+set key top left
+set ylabel "ms from the first connect to the last READY"
+plot "< grep -v '^#' $OUT | tail -n +2" using 1:2 with linespoints lw 2 pt 7 title "measured", \\
+     "" using 1:3 with lines lw 1 dt 2 title "ceil(N / max_concurrency) x window"
+unset logscale y
+set key top right
+set yrange [0:*]
+set ylabel "KiB per shard, idle"
+plot "< grep -v '^#' $OUT | tail -n +2" using 1:6 with linespoints lw 2 pt 7 title "process RSS / N", \\
+     "" using 1:7 with linespoints lw 2 pt 6 title "marginal (RSS step / N step)", \\
+     "" using 1:8 with linespoints lw 1 pt 5 title "dgw_conn_memory (libdgw)"
+unset multiplot
+EOF
+    if [ -s "$SVG" ]; then echo "plot: $SVG" >&2; fi
+fi

@@ -301,6 +301,58 @@ bad:
     return false;
 }
 
+/* ---- Mutants -------------------------------------------------------
+ * dgw-client-mutant (the mutation harness, conformance/mutants.sh) is this
+ * program built with -DDGW_MUTANTS on libdgw built the same way: the
+ * environment variable DGW_MUTANT=NAME breaks one rule (lib/src/mutant.h),
+ * DGW_MUTANT=list lists them. In dgw-client every switch is a constant 0. */
+#ifdef DGW_MUTANTS
+#include "mutant.h"
+
+static const struct mutant_info {
+    const char *name, *what, *rule;
+} mutants[M__COUNT] = {
+    [M_NONE] = {"none", "no mutation", "-"},
+#define MUTANT_INFO(id, name, what, rule) [id] = {name, what, rule},
+    DGW_MUTANT_LIST(MUTANT_INFO)
+#undef MUTANT_INFO
+};
+
+static bool select_mutant(void)
+{
+    const char *want = getenv("DGW_MUTANT");
+    if (want == NULL || *want == '\0')
+        want = "none";
+    if (strcmp(want, "list") == 0) {
+        for (int i = 1; i < M__COUNT; i++)
+            printf("%s\t%s\t%s\n", mutants[i].name, mutants[i].what, mutants[i].rule);
+        exit(EXIT_OK);
+    }
+    for (int i = 0; i < M__COUNT; i++) {
+        if (strcmp(want, mutants[i].name) == 0) {
+            dgw_mutant = (dgw_mutant_id)i;
+            logmsg(LOG_INFO, "mutant %s: %s", want, mutants[i].what);
+            return true;
+        }
+    }
+    logmsg(LOG_ERROR, "DGW_MUTANT=%s: no such mutant (DGW_MUTANT=list lists them)", want);
+    return false;
+}
+
+/* M_EOF_BEFORE_LAST_BYTES: the socket's end is already waiting behind the
+ * bytes still to feed (plain TCP: recv() peeks 0). */
+static bool mutant_eof_first(transport *t)
+{
+    char b;
+    return DGW_MUTANT(M_EOF_BEFORE_LAST_BYTES) &&
+           recv(transport_fd(t), &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+#else
+#define DGW_MUTANT(m) 0
+static bool select_mutant(void) { return true; }
+static bool mutant_eof_first(transport *t) { (void)t; return false; }
+#endif
+
 /* ---- Shared state --------------------------------------------------- */
 
 static volatile sig_atomic_t stop_requested;
@@ -546,6 +598,11 @@ static transport_status pump(app *a, transport *t, bool *closed)
         const uint8_t *in;
         size_t n;
         while (!*closed && (in = transport_recv_buf(t, &n)) != NULL) {
+            if (mutant_eof_first(t)) {
+                dgw_conn_recv_eof(a->conn, now_ms());
+                drain_events(a, closed);
+                break;
+            }
             long r = dgw_conn_recv(a->conn, in, n, now_ms());
             /* After an error libdgw is closed and ignores the rest. */
             size_t used = r < 0 ? n : (size_t)r;
@@ -740,7 +797,7 @@ static void *io_thread(void *arg)
             a->exit_status = EXIT_ERROR;
         } else {
             logmsg(LOG_INFO, "waiting %" PRIu32 " ms before reconnecting", wait_ms);
-            backoff_wait(a, wait_ms);
+            backoff_wait(a, DGW_MUTANT(M_NO_BACKOFF_WAIT) ? 0 : wait_ms);
         }
     }
     if (a->exit_status < 0)
@@ -791,7 +848,7 @@ int main(int argc, char **argv)
 {
     start_ms = now_ms();
     app a = {.exit_status = -1, .wake_fd = -1};
-    if (!parse_options(argc, argv, &a.opt))
+    if (!parse_options(argc, argv, &a.opt) || !select_mutant())
         return EXIT_ERROR;
 
     const char *token = getenv("DISCORD_TOKEN");
@@ -868,6 +925,15 @@ int main(int argc, char **argv)
     cfg.identify.shard_count = a.opt.shard_count;
     cfg.identify.large_threshold = a.opt.large_threshold;
     cfg.random = random_bytes;
+    /* Mutants that are a configuration. */
+    if (DGW_MUTANT(M_BACKOFF_BASE_100))
+        cfg.backoff_base_ms = 100;
+    if (DGW_MUTANT(M_NO_READY_TIMEOUT))
+        cfg.ready_timeout_ms = UINT32_MAX;
+    if (DGW_MUTANT(M_NO_IDENTIFY_WINDOW))
+        cfg.identify_interval_ms = 1;
+    if (DGW_MUTANT(M_NO_RATE_LIMIT))
+        cfg.rate_limit_count = 512;
     dgw_err e = DGW_OK;
     const char *why = NULL;
     if ((e = dgw_config_check(&cfg, &why)) != DGW_OK) {

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "mutant.h"
 #include "utf8.h"
 
 void dgw_cmd_identify(const dgw_identify *id, bool payload_compress,
@@ -15,13 +16,15 @@ void dgw_cmd_identify(const dgw_identify *id, bool payload_compress,
     dgw_jw_str(w, id->token);
     dgw_jw_lit(w, ",\"intents\":");
     dgw_jw_int(w, (int64_t)id->intents);
-    dgw_jw_lit(w, ",\"properties\":{\"os\":");
-    dgw_jw_str(w, id->os ? id->os : "linux");
-    dgw_jw_lit(w, ",\"browser\":");
-    dgw_jw_str(w, id->browser ? id->browser : "libdgw");
-    dgw_jw_lit(w, ",\"device\":");
-    dgw_jw_str(w, id->device ? id->device : "libdgw");
-    dgw_jw_lit(w, "}");
+    if (!DGW_MUTANT(M_IDENTIFY_NO_PROPERTIES)) {
+        dgw_jw_lit(w, ",\"properties\":{\"os\":");
+        dgw_jw_str(w, id->os ? id->os : "linux");
+        dgw_jw_lit(w, ",\"browser\":");
+        dgw_jw_str(w, id->browser ? id->browser : "libdgw");
+        dgw_jw_lit(w, ",\"device\":");
+        dgw_jw_str(w, id->device ? id->device : "libdgw");
+        dgw_jw_lit(w, "}");
+    }
     if (payload_compress)
         dgw_jw_lit(w, ",\"compress\":true");
     if (id->large_threshold) {

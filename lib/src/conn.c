@@ -12,6 +12,13 @@
 
 #include "commands.h"
 #include "conn.h"
+#include "mutant.h"
+
+#ifdef DGW_MUTANTS
+dgw_mutant_id dgw_mutant;
+/* M_HEARTBEAT_D_STALE: the s at HELLO (one connection per mutant process). */
+static int64_t mutant_seq_at_hello = -1;
+#endif
 
 #define S(x) (1u << DGW_STATE_##x)
 /* Heartbeating: the session handshake is on or done. */
@@ -176,7 +183,8 @@ bool dgw_has_session(const dgw_conn *c)
 static void clear_session(dgw_conn *c)
 {
     c->session_id[0] = '\0';
-    c->seq = -1;
+    if (!DGW_MUTANT(M_SEQ_NOT_RESET))
+        c->seq = -1;
     dgw_mem_strfree(&c->mem, c->resume_url);
     c->resume_url = NULL;
     c->resume_url_failed = false;
@@ -285,7 +293,9 @@ static dgw_event *payload_event(dgw_conn *c, dgw_event_type type,
 static dgw_err dispatch_event(dgw_conn *c, const dgw_in *in)
 {
     const dgw_gw_msg *m = in->msg;
-    if (m->seq >= 0)
+    if (m->seq >= 0 &&
+        !(DGW_MUTANT(M_REPLAY_SEQ_IGNORED) &&
+          (c->state == DGW_STATE_RESUMING || in->kind == IN_RESUMED)))
         c->seq = m->seq;
     c->stats.dispatches++;
     dgw_event *s = payload_event(c, DGW_EV_DISPATCH, in);
@@ -296,6 +306,9 @@ static dgw_err dispatch_event(dgw_conn *c, const dgw_in *in)
     char *dst = c->name;
     size_t cap = sizeof c->name;
     if (m->t.n >= cap) {
+        if (DGW_MUTANT(M_REFUSE_LONG_EVENT_NAME))
+            return dgw_set_error(c, DGW_ERR_PAYLOAD, "event name too long",
+                                 NULL);
         if (dgw_buf_reserve(&c->mem, &c->long_name, m->t.n, m->t.n + 1) !=
             DGW_OK)
             return dgw_set_error(c, DGW_ERR_NOMEM,
@@ -325,7 +338,14 @@ static dgw_err send_heartbeat(dgw_conn *c, bool regular)
     char buf[48];
     dgw_jw w;
     dgw_jw_init(&w, buf, sizeof buf);
-    dgw_cmd_heartbeat(c->seq, &w);
+    int64_t d = c->seq;
+#ifdef DGW_MUTANTS
+    if (DGW_MUTANT(M_HEARTBEAT_D_NULL))
+        d = -1;
+    if (DGW_MUTANT(M_HEARTBEAT_D_STALE))
+        d = mutant_seq_at_hello;
+#endif
+    dgw_cmd_heartbeat(d, &w);
     dgw_err e = dgw_send_payload(c, buf, w.len, DGW_SEND_HEARTBEAT);
     if (e == DGW_OK) {
         dgw_hb_sent(&c->hb, c->now, regular);
@@ -390,6 +410,9 @@ static dgw_err send_resume(dgw_conn *c)
 static void start_heartbeat(dgw_conn *c, const dgw_gw_msg *m)
 {
     dgw_hb_start(&c->hb, m->heartbeat_interval, c->now, dgw_random_u32(c));
+#ifdef DGW_MUTANTS
+    mutant_seq_at_hello = c->seq;
+#endif
     dgw_rl_reserve_for_interval(&c->rl, c->cfg.rate_limit_reserved,
                                 m->heartbeat_interval);
     c->handshake_deadline = 0;
@@ -415,7 +438,7 @@ static dgw_err take_session(dgw_conn *c, const dgw_gw_msg *m)
     dgw_url u;
     const char *why;
     if (dgw_url_parse(m->resume_url, &u, &why) &&
-        u.tls != c->gateway_url.tls) {
+        u.tls != c->gateway_url.tls && !DGW_MUTANT(M_RESUME_URL_DOWNGRADE)) {
         dgw_set_error(c, DGW_OK,
                       "resume_gateway_url refused: its scheme differs from "
                       "the gateway URL's; resuming at the gateway URL",
@@ -446,10 +469,17 @@ static void server_close(dgw_conn *c, const dgw_in *in)
          * let the code decide the session (PROTOCOL.md 4). */
         c->closed_by_server = true;
         set_close_info(c, in->code, in->ctrl, in->ctrl_len);
-        c->fatal = dgw_close_code_is_fatal(in->code);
-        if (!dgw_close_code_keeps_session(in->code))
+        c->fatal = dgw_close_code_is_fatal(in->code) &&
+                   !(DGW_MUTANT(M_RECONNECT_AFTER_4004) && in->code == 4004);
+        bool keep = dgw_close_code_keeps_session(in->code);
+        if (DGW_MUTANT(M_RESUME_AFTER_4007) && in->code == 4007)
+            keep = true;
+        if ((DGW_MUTANT(M_IDENTIFY_AFTER_4000) && in->code == 4000) ||
+            (DGW_MUTANT(M_SERVER_1001_ENDS_SESSION) && in->code == 1001))
+            keep = false;
+        if (!keep)
             clear_session(c);
-        send_close(c, in->code, NULL, 0);
+        send_close(c, DGW_MUTANT(M_NO_CLOSE_ECHO) ? 0 : in->code, NULL, 0);
     }
     closed_event(c, c->close_err,
                  c->close_sent && !c->closed_by_server ? c->closing_cause
@@ -462,6 +492,8 @@ static void eof(dgw_conn *c, dgw_state from)
         closed_event(c, c->close_err, c->closing_cause);
         return;
     }
+    if (DGW_MUTANT(M_DROP_ENDS_SESSION))
+        clear_session(c);
     dgw_err err = DGW_ERR_EOF;
     const char *what = "connection ended without a close frame";
     if (from == DGW_STATE_UPGRADING) {
@@ -501,7 +533,10 @@ static void rejected(dgw_conn *c)
     s->http_headers_len = r->fields_len;
     s->http_body = base + r->head_len;
     s->http_body_len = body;
-    c->retry_after_ms = retry_after_ms(c);
+    if (!DGW_MUTANT(M_IGNORE_RETRY_AFTER))
+        c->retry_after_ms = retry_after_ms(c);
+    if (DGW_MUTANT(M_REJECTION_FATAL))
+        c->fatal = true;
     char code[4] = {(char)('0' + r->status / 100 % 10),
                     (char)('0' + r->status / 10 % 10),
                     (char)('0' + r->status % 10), 0};
@@ -518,6 +553,7 @@ void dgw_conn_pick_url(dgw_conn *c)
     c->current_is_resume = false;
     const char *why;
     if (dgw_has_session(c) && c->resume_url && !c->resume_url_failed &&
+        !DGW_MUTANT(M_RESUME_AT_GATEWAY_URL) &&
         dgw_url_parse(c->resume_url, &c->current_url, &why))
         c->current_is_resume = true;
     else
@@ -527,13 +563,15 @@ void dgw_conn_pick_url(dgw_conn *c)
 /* dgw_conn_reconnect(): the backoff, and what the next attempt uses. */
 static uint32_t next_wait(dgw_conn *c)
 {
-    if (c->current_is_resume && !c->reached_open) {
+    if (c->current_is_resume && !c->reached_open &&
+        !DGW_MUTANT(M_NO_RESUME_URL_FALLBACK)) {
         /* Discord: when a reconnect fails, go back to the cached gateway
          * URL. The session is kept: RESUME works there too. */
         c->resume_url_failed = true;
     }
     bool stable = c->connected_at &&
-                  c->now - c->connected_at >= c->cfg.backoff_stable_ms;
+                  (c->now - c->connected_at >= c->cfg.backoff_stable_ms ||
+                   DGW_MUTANT(M_BACKOFF_RESET_ON_READY));
     if (stable)
         c->failures = 0;
     else if (c->failures < UINT32_MAX)
@@ -570,6 +608,9 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         c->reached_open = true;
         c->handshake_deadline = deadline(c, c->cfg.handshake_timeout_ms);
         dgw_push_event(c, DGW_EV_UPGRADED);
+        if (DGW_MUTANT(M_IDENTIFY_BEFORE_HELLO) && !dgw_has_session(c) &&
+            c->now >= c->identify_not_before)
+            return try_identify(c);
         return DGW_OK;
     case IN_REJECTED:
         rejected(c);
@@ -577,6 +618,8 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
     case IN_HELLO_IDENTIFY:
         hello_event(c, in);
         start_heartbeat(c, m);
+        if (DGW_MUTANT(M_IDENTIFY_BEFORE_HELLO) && c->session_sent)
+            return DGW_OK;
         return try_identify(c);
     case IN_HELLO_RESUME:
         hello_event(c, in);
@@ -586,6 +629,8 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         /* Only the interval changes: a HELLO is no ACK, and IDENTIFY or
          * RESUME already went (or waits). */
         hello_event(c, in);
+        if (DGW_MUTANT(M_HELLO_IS_ACK))
+            dgw_hb_acked(&c->hb, c->now);
         dgw_hb_change_interval(&c->hb, m->heartbeat_interval, c->now);
         dgw_rl_reserve_for_interval(&c->rl, c->cfg.rate_limit_reserved,
                                     m->heartbeat_interval);
@@ -623,13 +668,16 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
     }
     case IN_BEAT_REQUESTED:
         /* It expects an ACK like any beat; the regular schedule stays. */
+        if (DGW_MUTANT(M_OP1_ANSWERED_LATE))
+            return DGW_OK;
         return send_heartbeat(c, false);
     case IN_BEAT_DUE:
         return send_heartbeat(c, in->regular);
     case IN_FLUSH_DUE:
         return dgw_send_flush(c);
     case IN_ZOMBIE:
-        fail_now(c, from, DGW_END_ZOMBIE, DGW_ERR_ZOMBIE, DGW_CLOSE_RESUMABLE,
+        fail_now(c, from, DGW_END_ZOMBIE, DGW_ERR_ZOMBIE,
+                 DGW_MUTANT(M_ZOMBIE_CLOSE_1000) ? 1000 : DGW_CLOSE_RESUMABLE,
                  "no heartbeat ACK for a whole interval (zombie connection)",
                  NULL);
         return DGW_OK;
@@ -647,8 +695,13 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         return DGW_OK;
     case IN_RECONNECT_OP:
         payload_event(c, DGW_EV_RECONNECT, in);
-        return begin_close(c, DGW_CLOSE_RESUMABLE, "reconnect requested",
-                           DGW_END_RECONNECT);
+        if (DGW_MUTANT(M_RECONNECT_IDENTIFIES))
+            clear_session(c);
+        return begin_close(c,
+                           DGW_MUTANT(M_RECONNECT_CLOSE_1000)
+                               ? 1000
+                               : DGW_CLOSE_RESUMABLE,
+                           "reconnect requested", DGW_END_RECONNECT);
     case IN_INVALID_RESUME:
         payload_event(c, DGW_EV_INVALID_SESSION, in)->resumable = true;
         return begin_close(c, DGW_CLOSE_RESUMABLE, "resuming",
@@ -663,7 +716,9 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
         c->session_sent = false;
         c->ready_deadline = 0;
         c->identify_not_before =
-            later(c->now + 1000 + dgw_random_u32(c) % 4001,
+            later(DGW_MUTANT(M_INVALID_SESSION_NO_WAIT)
+                      ? c->now
+                      : c->now + 1000 + dgw_random_u32(c) % 4001,
                   c->last_identify ? c->last_identify +
                                          c->cfg.identify_interval_ms
                                    : 0);
@@ -674,7 +729,10 @@ static dgw_err act(dgw_conn *c, const dgw_in *in, dgw_state from)
     case IN_PING:
         if (c->close_sent)
             return DGW_OK; /* nothing may follow our close frame */
-        return dgw_send_frame(c, DGW_OP_PONG, in->ctrl, in->ctrl_len);
+        if (DGW_MUTANT(M_NO_PONG))
+            return DGW_OK;
+        return dgw_send_frame(c, DGW_OP_PONG, in->ctrl,
+                              DGW_MUTANT(M_PONG_EMPTY) ? 0 : in->ctrl_len);
     case IN_CALLER_CLOSE:
         if (from == DGW_STATE_UPGRADING) {
             /* No WebSocket yet: nothing to say to the server. */

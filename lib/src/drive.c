@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "mutant.h"
 
 static void step(dgw_conn *c, dgw_input kind)
 {
@@ -66,7 +67,9 @@ dgw_err dgw_conn_start(dgw_conn *c, uint64_t now_ms)
                              dgw_state_name(c->state));
     c->now = now_ms;
     reset_transport(c);
-    int r = dgw_decoder_reset(&c->dec);
+    int r = DGW_MUTANT(M_COMPRESS_CONTEXT_KEPT) && c->dec.ctx
+                ? DGW_OK
+                : dgw_decoder_reset(&c->dec);
     if (r != DGW_OK)
         return dgw_set_error(c, (dgw_err)r, "cannot set up decompression",
                              NULL);
@@ -168,8 +171,11 @@ static dgw_input classify(const dgw_conn *c, const dgw_gw_msg *m)
         if (!hb)
             return IN_OTHER;
         /* d=true without a session has nothing to resume: a new one. */
-        return m->resumable && dgw_has_session(c) ? IN_INVALID_RESUME
-                                                  : IN_INVALID_NEW;
+        return (DGW_MUTANT(M_INVALID_FALSE_RESUMES) ||
+                (m->resumable && !DGW_MUTANT(M_INVALID_TRUE_IDENTIFIES))) &&
+                       dgw_has_session(c)
+                   ? IN_INVALID_RESUME
+                   : IN_INVALID_NEW;
     case DGW_GW_OTHER:
         break;
     }

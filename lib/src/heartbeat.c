@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "mutant.h"
+
 void dgw_hb_reset(dgw_heartbeat *hb)
 {
     int64_t latency = hb->latency;
@@ -13,10 +15,14 @@ void dgw_hb_reset(dgw_heartbeat *hb)
 void dgw_hb_start(dgw_heartbeat *hb, uint32_t interval, uint64_t now,
                   uint32_t r)
 {
+    if (DGW_MUTANT(M_HEARTBEAT_INTERVAL_DOUBLED))
+        interval *= 2;
     hb->interval = interval;
     /* Uniform jitter in [0, interval): spreads the beats of many clients
      * that connected at once. */
     hb->next = now + (((uint64_t)interval * r) >> 32);
+    if (DGW_MUTANT(M_NO_JITTER))
+        hb->next = now + interval;
 }
 
 void dgw_hb_change_interval(dgw_heartbeat *hb, uint32_t interval,
@@ -35,7 +41,10 @@ dgw_hb_due dgw_hb_check(const dgw_heartbeat *hb, uint64_t now)
      * unanswered: the connection is dead. A deferred regular beat counts
      * as sent when it was due. */
     uint64_t limit = hb->next >= hb->interval ? hb->next - hb->interval : 0;
-    if (hb->count > 0 && hb->unacked[hb->head] <= limit)
+    if (hb->count > 0 && hb->unacked[hb->head] <= limit &&
+        !DGW_MUTANT(M_NO_ZOMBIE_CHECK))
+        return DGW_HB_ZOMBIE;
+    if (DGW_MUTANT(M_ZOMBIE_ONE_ACK_FLAG) && hb->outstanding > 0)
         return DGW_HB_ZOMBIE;
     return DGW_HB_BEAT;
 }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "mutant.h"
+
 void dgw_ws_init(dgw_ws *ws, dgw_mem *mem, dgw_buf *msg, dgw_decoder *dec,
                  size_t max_message, dgw_compress compress)
 {
@@ -50,6 +52,8 @@ static const char *on_header(dgw_ws *ws, dgw_err *err, uint16_t *code)
     *code = 1002;
     if (dgw_op_is_control(fr->opcode)) {
         ws->ctrl_len = 0;
+        if (DGW_MUTANT(M_PING_ENDS_MESSAGE) && fr->opcode == DGW_OP_PING)
+            ws->in_message = false;
         return NULL;
     }
     if (fr->opcode == DGW_OP_CONTINUATION) {
@@ -120,7 +124,7 @@ static size_t on_message_end(dgw_ws *ws, dgw_ws_result *res, size_t used)
             return fail(res, used, (dgw_err)r,
                         r == DGW_ERR_INFLATE_TOO_LARGE ? 1009 : 1007,
                         "decompression failed: ", why);
-        if (r == 0)
+        if (r == 0 && !DGW_MUTANT(M_MESSAGE_IS_PAYLOAD))
             return used; /* the payload continues in the next message */
     }
     res->kind = DGW_WS_MESSAGE;

@@ -19,6 +19,7 @@ struct mg_scn_conn {
     int gone;
     int close_code; /* from the client's close frame, 0 none */
     int identified;
+    int hello_sent; /* before HELLO the client has nothing to say */
     mg_upgrade_info up;
     char query[256];
     struct rx {

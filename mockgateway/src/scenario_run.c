@@ -443,6 +443,12 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
         mg_scn_failf(r, now, "the client sent a payload that is not a JSON object with an integer op (PROTOCOL.md 2)");
         return;
     }
+    if (!sc->hello_sent) {
+        int o = (int)op->valuedouble;
+        cJSON_Delete(j);
+        mg_scn_failf(r, now, "the client sent op %d before the gateway's HELLO (PROTOCOL.md 3.1: wait for HELLO)", o);
+        return;
+    }
     count_command(r, sc, now);
     if (r->done) {
         cJSON_Delete(j);

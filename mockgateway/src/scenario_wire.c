@@ -149,6 +149,7 @@ void mg_scn_send_hello(mg_scenario_run *r, mg_scn_conn *sc, uint32_t interval, u
              "{\"op\":10,\"d\":{\"heartbeat_interval\":%u,\"_trace\":[\"mockgateway\"]},\"s\":null,\"t\":null}",
              interval ? interval : r->sc->heartbeat_interval);
     mg_scn_send_str(r, sc, h, now);
+    sc->hello_sent = 1;
 }
 
 typedef struct replay_ctx {

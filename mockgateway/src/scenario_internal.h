@@ -14,7 +14,6 @@ struct mg_scn_conn {
     uint64_t arrived;
     int pending; /* not yet taken by the script */
     int lane;    /* its lane (sharded: from the IDENTIFY or RESUME that names its shard), -1 none yet */
-    int hello_sent;
     int opened;
     int gone;
     int close_code; /* from the client's close frame, 0 none */

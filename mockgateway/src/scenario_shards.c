@@ -75,7 +75,6 @@ void mg_scn_open_sharded(mg_scenario_run *r, mg_scn_conn *sc, uint64_t now)
     mg_conn_accept(sc->c);
     sc->opened = 1;
     mg_scn_send_hello(r, sc, 0, now);
-    sc->hello_sent = 1;
 }
 
 /* d.shard of an IDENTIFY: 1 and [*id, *count] when given, 0 when absent,

@@ -19,36 +19,17 @@
  * Exit 0 when N dispatches arrived, 1 otherwise. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "dgw.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
+#include "sink_util.h"
 
 static void rng(void *u, uint8_t *b, size_t n)
 {
@@ -59,26 +40,6 @@ static void rng(void *u, uint8_t *b, size_t n)
         *s ^= *s << 17;
         b[i] = (uint8_t)*s;
     }
-}
-
-static int tcp_connect(const char *host, uint16_t port)
-{
-    char ps[8];
-    snprintf(ps, sizeof ps, "%u", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
-        return -1;
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    return fd;
 }
 
 int main(int argc, char **argv)
@@ -135,8 +96,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "dgw_sink: dgw_conn_new: %s\n", dgw_strerror(err));
         return 1;
     }
-    uint64_t t0 = now_ns();
-#define NOW_MS() ((now_ns() - t0) / 1000000u)
+    uint64_t t0 = sink_now_ns();
+#define NOW_MS() ((sink_now_ns() - t0) / 1000000u)
     if (dgw_conn_start(c, NOW_MS()) != DGW_OK)
         return 1;
     dgw_endpoint ep;
@@ -145,7 +106,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dgw_sink: ws:// only\n");
         return 2;
     }
-    int fd = tcp_connect(ep.host, ep.port);
+    int fd = sink_tcp_connect(ep.host, ep.port);
     if (fd < 0) {
         fprintf(stderr, "dgw_sink: connect %s:%u: %s\n", ep.host, ep.port, strerror(errno));
         return 1;
@@ -199,8 +160,8 @@ int main(int argc, char **argv)
                                     ready = 1;
                                     if (pause_ms > 0)
                                         usleep((useconds_t)pause_ms * 1000);
-                                    t_ready = now_ns();
-                                    cpu_ready = cpu_s();
+                                    t_ready = sink_now_ns();
+                                    cpu_ready = sink_cpu_s();
                                     wire_ready = wire;
                                 }
                             } else if (got < want) {
@@ -214,8 +175,8 @@ int main(int argc, char **argv)
                                     cJSON_Delete(j);
                                 }
                                 if (++got == want) {
-                                    t_last = now_ns();
-                                    cpu_last = cpu_s();
+                                    t_last = sink_now_ns();
+                                    cpu_last = sink_cpu_s();
                                     wire_ready = wire - wire_ready;
                                     dgw_conn_close(c, 1000, "done", NOW_MS());
                                     closing = 1;

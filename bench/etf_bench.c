@@ -1,6 +1,6 @@
 /* etf_bench - the cost of encoding=etf on the receive path.
  *
- * Takes the same generated dispatches as recv_bench (bench/gen.c: MESSAGE_
+ * Takes the same generated dispatches as recv_bench (testkit/gen.c: MESSAGE_
  * CREATE, PRESENCE_UPDATE, ... with the sizes real bots see) and makes an
  * ETF copy of each the way Discord's gateway sends it (dgw_etf_encode with
  * DGW_ETF_ATOM_KEYS | DGW_ETF_SNOWFLAKE_INTEGERS: map keys as atoms,

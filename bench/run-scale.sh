@@ -18,6 +18,7 @@
 # Loopback only; every process is bounded by `timeout`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/mg-url.sh"
 root=$(dirname "$here")
 build=${1:-$root/build-bench}
 NS=${NS:-"1 10 100 1000 10000 19900"}
@@ -65,12 +66,7 @@ for comp in $COMPRESS; do
             --identify-window-ms 0 --session-start-total 4294967295 \
             >"$tmp/mg.out" 2>"$tmp/mg.err" &
         mgpid=$!
-        url=
-        for _ in $(seq 200); do
-            url=$(head -n1 "$tmp/mg.out")
-            [ -n "$url" ] && break
-            sleep 0.05
-        done
+        url=$(mg_url "$tmp/mg.out")
         [ -n "$url" ] || { echo "run-scale: mock gateway did not start" >&2; exit 1; }
         sleep 0.3
         srvpid=$(pgrep -P "$mgpid" | head -n1) # the mock gateway, child of timeout

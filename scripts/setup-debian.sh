@@ -16,6 +16,8 @@ if [ "${WITH_NODE:-0}" = 1 ] && ! { command -v node && command -v npm; } >/dev/n
 elif ! command -v node >/dev/null; then
   pkgs+=(nodejs)
 fi
+# npm builds zlib-sync (bench/peer, conformance/) with node-gyp: python3, make, g++.
+[ "${WITH_NODE:-0}" = 1 ] && pkgs+=(python3 make g++)
 [ "${WITH_AFL:-0}" = 1 ] && pkgs+=(afl++)
 missing=()
 for p in "${pkgs[@]}"; do

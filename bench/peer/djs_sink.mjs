@@ -12,15 +12,16 @@
 //   djs_sink compress=none events=N wall_s=... events_per_s=... cpu_s=...
 //            events_per_cpu_s=...
 //
-// Compression: @discordjs/ws 1.x only does zlib-stream through the native
+// Compression: @discordjs/ws 1.x does zlib-stream only through the native
 // zlib-sync package (it never uses node:zlib for the transport; without
 // zlib-sync it warns and falls back to per-payload "identify" compression,
-// which Discord applies to nothing but READY). zlib-sync needs an install
-// script (node-gyp), which npm 11 does not run, so the fair comparison is
-// uncompressed on both sides. --compress zlib-stream is accepted so that
-// the fallback can be seen (it asks; the log says what it got).
+// which Discord applies to nothing but READY). bench/peer pins zlib-sync and
+// allows its install script (package.json "allowScripts"), so npm 11 builds
+// it; --compress zlib-stream stops here (exit 1) if it cannot be loaded,
+// rather than measure the fallback.
 import { REST } from '@discordjs/rest';
 import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
+import { createRequire } from 'node:module';
 import process from 'node:process';
 
 const args = process.argv.slice(2);
@@ -34,6 +35,17 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!url || !(want > 0)) {
   console.error('usage: node djs_sink.mjs URL [--events N] [--compress none|zlib-stream]');
+  process.exit(2);
+}
+if (compress === 'zlib-stream') {
+  try {
+    createRequire(import.meta.url)('zlib-sync');
+  } catch (err) {
+    console.error(`djs_sink: --compress zlib-stream needs the native zlib-sync (npm ci in bench/peer): ${err.message}`);
+    process.exit(1);
+  }
+} else if (compress !== 'none') {
+  console.error(`djs_sink: --compress ${compress}: @discordjs/ws 1.x has none or zlib-stream`);
   process.exit(2);
 }
 const api = url.replace(/^ws/, 'http').replace(/\/+$/, '') + '/api';

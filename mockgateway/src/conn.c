@@ -482,6 +482,104 @@ out:
     return rc;
 }
 
+void mg_send_scratch_free(mg_send_scratch *s)
+{
+    mg_buf_free(&s->form);
+    mg_buf_free(&s->wire);
+    free(s->lens);
+    memset(s, 0, sizeof *s);
+}
+
+static int scratch_lens(mg_send_scratch *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    size_t *nl = realloc(s->lens, n * sizeof *nl);
+    if (!nl)
+        return -1;
+    s->lens = nl;
+    s->cap = n;
+    return 0;
+}
+
+/* The batch's messages in their wire form (ETF, then the transport's
+ * compression, each payload flushed on its own) into s->wire, their
+ * lengths into s->lens. */
+static int batch_wire_form(mg_conn *c, const char *json, const size_t *lens, size_t n, mg_send_scratch *s)
+{
+    if (scratch_lens(s, n) != 0)
+        return -1;
+    mg_buf_reset(&s->wire);
+    for (size_t i = 0; i < n; json += lens[i], i++) {
+        const uint8_t *data = (const uint8_t *)json;
+        size_t dlen = lens[i], before = s->wire.len;
+        if (c->etf) {
+            mg_buf_reset(&s->form);
+            if (mg_json_to_etf(json, lens[i], &s->form) != 0)
+                return -1;
+            data = s->form.data;
+            dlen = s->form.len;
+        }
+        if (c->comp ? mg_compressor_payload(c->comp, data, dlen, &s->wire) != 0
+                    : mg_buf_append(&s->wire, data, dlen) != 0)
+            return -1;
+        s->lens[i] = s->wire.len - before;
+    }
+    return 0;
+}
+
+/* Frames n messages lying back to back in src (lengths lens[0..n)) in
+ * place in c's output queue. */
+static int queue_frames(mg_conn *c, int opcode, const uint8_t *src, const size_t *lens, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += mg_ws_header_len(lens[i]) + lens[i];
+    uint8_t *dst = mg_conn_out_reserve(c, total);
+    if (!dst)
+        return -1;
+    for (size_t i = 0; i < n; src += lens[i], i++) {
+        dst += mg_ws_header(dst, 1, opcode, lens[i]);
+        memcpy(dst, src, lens[i]);
+        dst += lens[i];
+    }
+    if (mg_conn_out_commit(c, total, 0) != 0)
+        return -1;
+    mg_conn_schedule(c);
+    return 0;
+}
+
+int mg_conn_send_batch(mg_conn *c, const char *json, const size_t *lens, size_t n, mg_send_scratch *s)
+{
+    if (!mg_conn_is_open(c))
+        return -1;
+    if (!c->etf && !c->comp)
+        return queue_frames(c, MG_WS_TEXT, (const uint8_t *)json, lens, n);
+    if (batch_wire_form(c, json, lens, n, s) != 0)
+        return -1;
+    return queue_frames(c, MG_WS_BINARY, s->wire.data, s->lens, n);
+}
+
+int mg_conn_can_splice(const mg_conn *c) { return !c->etf && mg_compressor_can_splice(c->comp); }
+
+int mg_conn_send_spliced_batch(mg_conn *c, const mg_splice *m, size_t n, mg_send_scratch *s)
+{
+    if (!mg_conn_is_open(c) || !mg_conn_can_splice(c) || scratch_lens(s, n) != 0)
+        return -1;
+    mg_buf_reset(&s->wire);
+    for (size_t i = 0; i < n; i++) {
+        size_t before = s->wire.len;
+        if (mg_compressor_splice(c->comp, m[i].plain, m[i].plain_len, m[i].part, m[i].part_len, &s->wire) != 0)
+            return -1;
+        s->lens[i] = s->wire.len - before;
+    }
+    return queue_frames(c, MG_WS_BINARY, s->wire.data, s->lens, n);
+}
+
+size_t mg_conn_backlog(const mg_conn *c) { return mg_buf_avail(&c->out); }
+
+void mg_conn_flush(mg_conn *c) { mg_conn_pump(c); }
+
 int mg_conn_send_ping(mg_conn *c, const uint8_t *data, size_t len)
 {
     if (!mg_conn_is_open(c) || len > 125)

@@ -38,6 +38,11 @@ void mg_conn_start_flush(mg_conn *c);
 /* Queues n bytes of output with a pause after them. Returns 0, or -1 when
  * a cap cut the connection (or memory ran out). */
 int mg_conn_out_append(mg_conn *c, const void *p, size_t n, uint32_t pause_ms);
+/* The same in two halves, for bytes written in place: room for n bytes at
+ * the end of the queue (NULL when a cap cut the connection), then the
+ * first n bytes written there queued. */
+uint8_t *mg_conn_out_reserve(mg_conn *c, size_t n);
+int mg_conn_out_commit(mg_conn *c, size_t n, uint32_t pause_ms);
 /* Drops queued output (the socket is gone) and its share of the total. */
 void mg_conn_out_release(mg_conn *c);
 /* Nothing left to write (queue and TLS records). */

@@ -78,24 +78,44 @@ static void enforce_total_cap(mg_server *s)
     }
 }
 
-int mg_conn_out_append(mg_conn *c, const void *p, size_t n, uint32_t pause_ms)
+uint8_t *mg_conn_out_reserve(mg_conn *c, size_t n)
 {
     if (c->dead)
-        return -1;
+        return NULL;
     if (mg_buf_avail(&c->out) + n > MG_MAX_PENDING_OUTPUT) {
         /* What the app queues on its own (a scenario's stream) stops here. */
         mg_conn_fail(c, "output backlog over 32 MiB (the client is not reading fast enough)");
-        return -1;
+        return NULL;
     }
+    if (mg_buf_reserve(&c->out, n) != 0) {
+        mg_conn_fail(c, "out of memory");
+        return NULL;
+    }
+    return c->out.data + c->out.len;
+}
+
+int mg_conn_out_commit(mg_conn *c, size_t n, uint32_t pause_ms)
+{
     if (mg_buf_avail(&c->out) == 0)
         c->output_progress_ms = mg_now_ms(); /* the stall clock starts now */
-    if (mg_buf_append(&c->out, p, n) != 0 || seg_push(c, n, pause_ms) != 0) {
+    c->out.len += n;
+    c->srv->out_total += n; /* before a failure: releasing the queue subtracts it */
+    if (seg_push(c, n, pause_ms) != 0) {
         mg_conn_fail(c, "out of memory");
         return -1;
     }
-    c->srv->out_total += n;
     enforce_total_cap(c->srv);
     return c->dead ? -1 : 0;
+}
+
+int mg_conn_out_append(mg_conn *c, const void *p, size_t n, uint32_t pause_ms)
+{
+    uint8_t *dst = mg_conn_out_reserve(c, n);
+    if (!dst)
+        return -1;
+    if (n > 0)
+        memcpy(dst, p, n);
+    return mg_conn_out_commit(c, n, pause_ms);
 }
 
 void mg_conn_out_release(mg_conn *c)

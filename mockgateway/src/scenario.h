@@ -18,6 +18,7 @@ typedef enum mg_step_kind {
     MG_STEP_HANDSHAKE,
     MG_STEP_SEND,
     MG_STEP_DISPATCH,
+    MG_STEP_STREAM,
     MG_STEP_READY,
     MG_STEP_RECONNECT,
     MG_STEP_INVALID_SESSION,
@@ -90,6 +91,12 @@ typedef struct mg_step {
     int drop;          /* close: end TCP right after the close frame */
     int hold;          /* send/dispatch/ready: cork TCP (see scenario_wire.c) */
     int zpayload;      /* send/dispatch/ready: an mg_zpayload (payload compression) */
+    /* stream: count dispatches of t/d, or (t NULL) generated from seed with
+     * distinct payloads cycled; batch payloads queued at a time; the last
+     * keep of them kept for replay; zlib_parts: with zlib-stream (and JSON),
+     * messages spliced from parts compressed beforehand (scenario_stream.c) */
+    uint32_t seed;
+    int distinct, batch, keep, zlib_parts;
 } mg_step;
 
 typedef struct mg_scenario_conn {

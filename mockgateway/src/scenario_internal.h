@@ -91,6 +91,13 @@ void mg_scn_restart_barrier(mg_scenario_run *r, uint64_t now);
 /* Every lane is done: the scenario-level checks and the summary. */
 int mg_scn_complete(mg_scenario_run *r, uint64_t now);
 void mg_scn_gateway_bot(void *app, uint64_t now, mg_gateway_bot *out);
+/* scenario_stream.c */
+int mg_scn_step_stream(mg_scenario_run *r, const mg_step *st, uint64_t now);
+void mg_scn_stream_free(mg_scenario_run *r);
+/* The payloads of every stream step, built before any client connects (a
+ * step whose pool could not be built fails when it starts). */
+void mg_scn_stream_pools_build(mg_scenario_run *r);
+void mg_scn_stream_pools_free(mg_scenario_run *r);
 /* scenario_urls.c */
 void mg_scn_urls_init(mg_scenario_run *r);
 void mg_scn_urls_free(mg_scenario_run *r);

@@ -18,6 +18,7 @@ static const struct {
                               "write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_DISPATCH] = {"dispatch", "t d count interval_ms withhold message_splits frame_splits frame_chunk "
                                       "write_splits write_chunk write_delay_ms ping_between_frames hold payload_compress"},
+    [MG_STEP_STREAM] = {"stream", "count t d seed distinct batch keep zlib_parts"},
     [MG_STEP_READY] = {"ready", "size guilds resume_url message_splits frame_splits frame_chunk "
                                 "write_splits write_chunk write_delay_ms ping_between_frames hold payload_compress"},
     [MG_STEP_RECONNECT] = {"reconnect", ""},
@@ -138,6 +139,17 @@ static int get_str(pctx *p, const cJSON *obj, const char *field, char **out, int
         return fail(p, field, "longer than %zu bytes", maxlen);
     *out = strdup(j->valuestring);
     return *out ? 0 : fail(p, field, "out of memory");
+}
+
+/* A dispatch's event name "t": upper case letters, digits and _. */
+static int get_event_name(pctx *p, const cJSON *obj, char **out, int required)
+{
+    if (get_str(p, obj, "t", out, required, 64) != 0)
+        return -1;
+    for (const char *c = *out; c && *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || *c == '_' || (*c >= '0' && *c <= '9')))
+            return fail(p, "t", "event names are upper case letters, digits and _");
+    return 0;
 }
 
 /* The resume_gateway_url READY names: one of the templates the runner
@@ -393,11 +405,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
         return parse_shaping(p, obj, st);
     }
     case MG_STEP_DISPATCH: {
-        if (get_str(p, obj, "t", &st->t, 1, 64) != 0)
+        if (get_event_name(p, obj, &st->t, 1) != 0)
             return -1;
-        for (const char *c = st->t; *c; c++)
-            if (!((*c >= 'A' && *c <= 'Z') || *c == '_' || (*c >= '0' && *c <= '9')))
-                return fail(p, "t", "event names are upper case letters, digits and _");
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(obj, "d");
         st->d = d ? cJSON_Duplicate(d, 1) : cJSON_CreateObject();
         if (get_int(p, obj, "count", &st->count, 1, 1, 1000000, 0) != 0 ||
@@ -405,6 +414,28 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
             get_bool(p, obj, "withhold", &st->withhold, 0, 0) != 0)
             return -1;
         return parse_shaping(p, obj, st);
+    }
+    case MG_STEP_STREAM: {
+        if (p->sharded) /* one stream at a time per run (scenario_stream.c) */
+            return fail(p, NULL, "a sharded scenario has no \"stream\" step (the gateway streams to one connection)");
+        if (get_int(p, obj, "count", &st->count, 1, 1, 1000000000, 1) != 0 ||
+            get_event_name(p, obj, &st->t, 0) != 0 ||
+            get_uint(p, obj, "seed", &st->seed, 42, UINT32_MAX) != 0 ||
+            get_int(p, obj, "distinct", &st->distinct, 4096, 1, 65536, 0) != 0 ||
+            get_int(p, obj, "batch", &st->batch, 64, 1, 4096, 0) != 0 ||
+            get_int(p, obj, "keep", &st->keep, 1000, 0, 100000, 0) != 0 ||
+            get_bool(p, obj, "zlib_parts", &st->zlib_parts, 0, 0) != 0)
+            return -1;
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(obj, "d");
+        if (d && !st->t)
+            return fail(p, "d", "only with \"t\" (without t the payloads are generated)");
+        static const char *const generated_only[] = {"seed", "distinct"};
+        for (size_t i = 0; st->t && i < 2; i++)
+            if (cJSON_GetObjectItemCaseSensitive(obj, generated_only[i]))
+                return fail(p, generated_only[i], "only for generated payloads (without \"t\")");
+        if (st->t)
+            st->d = d ? cJSON_Duplicate(d, 1) : cJSON_CreateObject();
+        return 0;
     }
     case MG_STEP_READY: {
         uint32_t sz = 0;

@@ -571,6 +571,7 @@ int mg_scenario_run_init(mg_scenario_run *r, mg_server *srv, const mg_scenario *
     r->token = token;
     r->t0 = t0;
     mg_scn_urls_init(r);
+    mg_scn_stream_pools_build(r);
     mg_session_store_init(&r->store, 100000, UINT64_MAX);
     mg_transcript_init(&r->tr, t0, secrets);
     mg_transcript_add(&r->tr, t0, 0, "..", "scenario \"%s\" (%s)", sc->name, sc->path ? sc->path : "");
@@ -602,6 +603,8 @@ void mg_scenario_run_free(mg_scenario_run *r)
     }
     free(r->conns);
     free(r->acks);
+    mg_scn_stream_free(r);
+    mg_scn_stream_pools_free(r);
     mg_scn_urls_free(r);
     free(r->arrivals);
     mg_scn_lanes_free(r);

@@ -74,6 +74,9 @@ typedef struct mg_scenario_run {
     size_t nidents, capidents;
     char dead_url[128], downgraded_url[128]; /* see scenario_urls.c */
     int decoy_fd;
+    struct mg_scn_stream *stream; /* the stream step under way (scenario_stream.c) */
+    struct mg_scn_pool *pools;    /* the payloads of each stream step, built at init */
+    size_t npools;
     uint64_t *arrivals;
     size_t narrivals;
     int done, failed;

@@ -429,6 +429,8 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
         return step_send(r, st, now);
     case MG_STEP_DISPATCH:
         return step_dispatch(r, st, now);
+    case MG_STEP_STREAM:
+        return mg_scn_step_stream(r, st, now);
     case MG_STEP_READY:
         if (mg_scn_need_cur(r, now) != RUN_DONE)
             return RUN_FAIL;

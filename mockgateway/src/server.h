@@ -250,6 +250,39 @@ void mg_conn_reject(mg_conn *c, int status, const char *headers, const char *bod
 /* Sends one payload as a text message (binary and compressed when the
  * connection uses transport compression). opts may be NULL. */
 int mg_conn_send_payload(mg_conn *c, const char *json, size_t len, const mg_send_opts *opts);
+/* Buffers a caller keeps between mg_conn_send_batch() calls, so that a
+ * stream of payloads allocates nothing per payload. Start zeroed; free
+ * with mg_send_scratch_free(). */
+typedef struct mg_send_scratch {
+    mg_buf form;  /* one payload as ETF */
+    mg_buf wire;  /* the batch's messages as they go on the wire (ETF, compressed) */
+    size_t *lens; /* their lengths */
+    size_t cap;
+} mg_send_scratch;
+void mg_send_scratch_free(mg_send_scratch *s);
+/* Sends n payloads lying back to back in json (lengths lens[0..n)) as n
+ * messages: what n calls of mg_conn_send_payload(c, ..., NULL) send, framed
+ * in place in the output queue. Returns 0 or -1. */
+int mg_conn_send_batch(mg_conn *c, const char *json, const size_t *lens, size_t n, mg_send_scratch *s);
+/* One zlib-stream message assembled from parts (compress.h): plain sent
+ * as a stored block, then part, compressed beforehand by mg_part_deflate(). */
+typedef struct mg_splice {
+    const void *plain;
+    size_t plain_len;
+    const void *part;
+    size_t part_len;
+} mg_splice;
+/* Whether c takes spliced messages (zlib-stream, JSON, its zlib header
+ * sent). */
+int mg_conn_can_splice(const mg_conn *c);
+/* Sends n spliced messages, one binary frame each. Returns 0 or -1. */
+int mg_conn_send_spliced_batch(mg_conn *c, const mg_splice *m, size_t n, mg_send_scratch *s);
+/* Bytes queued for c and not yet written to its socket. */
+size_t mg_conn_backlog(const mg_conn *c);
+/* Writes c's queued output now, as far as its socket takes it, and reads
+ * what arrived meanwhile: a turn of the loop for c, so the app's callbacks
+ * may run. Does nothing when c is in its turn already. */
+void mg_conn_flush(mg_conn *c);
 int mg_conn_send_ping(mg_conn *c, const uint8_t *data, size_t len);
 /* Sends a close frame (after what is queued) and waits for the client's. */
 void mg_conn_close(mg_conn *c, int code, const char *reason);

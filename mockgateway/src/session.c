@@ -13,10 +13,16 @@ void mg_session_store_init(mg_session_store *st, size_t max_history, uint64_t ke
     st->max_sessions = 100000;
 }
 
-static void session_free(mg_session *s)
+static void hist_clear(mg_session *s)
 {
     for (size_t i = 0; i < s->hist_n; i++)
         free(s->hist[(s->hist_start + i) % s->hist_cap].json);
+    s->hist_start = s->hist_n = 0;
+}
+
+static void session_free(mg_session *s)
+{
+    hist_clear(s);
     free(s->hist);
     free(s);
 }
@@ -104,16 +110,10 @@ void mg_session_expire(mg_session_store *st, uint64_t now_ms)
     }
 }
 
-long mg_session_dispatch(mg_session *s, const char *t, const char *d_json, mg_buf *out)
+/* Appends a dispatch to the history ring (evicting the oldest when full);
+ * json's ownership moves to it. */
+static void hist_push(mg_session *s, long seq, char *json, size_t len)
 {
-    mg_buf p = {0};
-    long seq = s->seq + 1;
-    if (mg_buf_printf(&p, "{\"op\":0,\"s\":%ld,\"t\":\"%s\",\"d\":%s}", seq, t, d_json) != 0 ||
-        mg_buf_append(out, p.data, p.len) != 0) {
-        mg_buf_free(&p);
-        return -1;
-    }
-    s->seq = seq;
     mg_dispatch_rec *slot;
     if (s->hist_n == s->hist_cap) {
         slot = &s->hist[s->hist_start];
@@ -124,9 +124,42 @@ long mg_session_dispatch(mg_session *s, const char *t, const char *d_json, mg_bu
         s->hist_n++;
     }
     slot->seq = seq;
-    slot->len = p.len;
-    slot->json = (char *)p.data; /* ownership moves to the history */
+    slot->len = len;
+    slot->json = json;
+}
+
+long mg_session_dispatch(mg_session *s, const char *t, const char *d_json, mg_buf *out)
+{
+    mg_buf p = {0};
+    long seq = s->seq + 1;
+    if (mg_buf_printf(&p, "{\"op\":0,\"s\":%ld,\"t\":\"%s\",\"d\":%s}", seq, t, d_json) != 0 ||
+        mg_buf_append(out, p.data, p.len) != 0) {
+        mg_buf_free(&p);
+        return -1;
+    }
+    s->seq = seq;
+    hist_push(s, seq, (char *)p.data, p.len);
     return seq;
+}
+
+long mg_session_skip(mg_session *s, long n)
+{
+    long first = s->seq + 1;
+    if (n > 0) {
+        hist_clear(s);
+        s->seq += n;
+    }
+    return first;
+}
+
+long mg_session_keep(mg_session *s, const char *json, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, json, len);
+    hist_push(s, ++s->seq, copy, len);
+    return s->seq;
 }
 
 mg_replay_status mg_session_can_replay(const mg_session *s, long seq)

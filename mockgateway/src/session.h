@@ -47,6 +47,14 @@ void mg_session_expire(mg_session_store *st, uint64_t now_ms);
  * it for replay. d_json is raw JSON text for d. Returns the seq or -1. */
 long mg_session_dispatch(mg_session *s, const char *t, const char *d_json, mg_buf *out);
 
+/* Numbers n dispatches that are sent but not kept (a scenario's stream)
+ * and returns the first of their seqs. The history is emptied (when n >
+ * 0): a replay from before them could no longer be complete. */
+long mg_session_skip(mg_session *s, long n);
+/* Keeps a dispatch built elsewhere (its s is the next seq) for replay: a
+ * copy of json[0..len). Returns the seq or -1. */
+long mg_session_keep(mg_session *s, const char *json, size_t len);
+
 typedef enum { MG_REPLAY_OK = 0, MG_REPLAY_SEQ_AHEAD = -1, MG_REPLAY_SEQ_GONE = -2 } mg_replay_status;
 
 /* Whether a RESUME at seq can be served: OK, SEQ_AHEAD (seq newer than the

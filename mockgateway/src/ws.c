@@ -30,9 +30,8 @@ size_t mg_splits_resolve(const mg_splits *s, size_t len, size_t *cuts, size_t ma
     return u;
 }
 
-int mg_ws_frame_header(mg_buf *out, int fin, int opcode, uint64_t len)
+size_t mg_ws_header(uint8_t *h, int fin, int opcode, uint64_t len)
 {
-    uint8_t h[10];
     size_t n = 0;
     h[n++] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0f));
     if (len < 126) {
@@ -46,7 +45,13 @@ int mg_ws_frame_header(mg_buf *out, int fin, int opcode, uint64_t len)
         for (int i = 7; i >= 0; i--)
             h[n++] = (uint8_t)(len >> (8 * i));
     }
-    return mg_buf_append(out, h, n);
+    return n;
+}
+
+int mg_ws_frame_header(mg_buf *out, int fin, int opcode, uint64_t len)
+{
+    uint8_t h[MG_WS_MAX_HEADER];
+    return mg_buf_append(out, h, mg_ws_header(h, fin, opcode, len));
 }
 
 int mg_ws_frame(mg_buf *out, int fin, int opcode, const void *data, size_t len)

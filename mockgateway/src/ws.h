@@ -35,6 +35,11 @@ size_t mg_splits_resolve(const mg_splits *s, size_t len, size_t *cuts, size_t ma
 
 /* Appends an unmasked frame header for a payload of len bytes. */
 int mg_ws_frame_header(mg_buf *out, int fin, int opcode, uint64_t len);
+/* Writes that header into h (room for MG_WS_MAX_HEADER bytes); returns its
+ * length, which is mg_ws_header_len(len). */
+#define MG_WS_MAX_HEADER 10
+size_t mg_ws_header(uint8_t *h, int fin, int opcode, uint64_t len);
+static inline size_t mg_ws_header_len(uint64_t len) { return len < 126 ? 2 : len <= 0xffff ? 4 : 10; }
 /* Appends a complete unmasked frame. */
 int mg_ws_frame(mg_buf *out, int fin, int opcode, const void *data, size_t len);
 

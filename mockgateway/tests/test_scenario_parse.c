@@ -91,6 +91,48 @@ Test(scenarios, every_step_type_parses)
 
 #define WRAP(steps) "{\"name\":\"n\",\"rule\":\"r\",\"connections\":[{\"steps\":[{\"type\":\"handshake\"}," steps "]}]}"
 
+Test(scenarios, stream_steps_parse_with_defaults_and_reject_mixed_forms)
+{
+    const char *j = WRAP("{\"type\":\"stream\",\"count\":100000},"
+                         "{\"type\":\"stream\",\"count\":5,\"t\":\"TYPING_START\",\"d\":{\"a\":1},\"batch\":2,\"keep\":0},"
+                         "{\"type\":\"stream\",\"count\":7,\"seed\":7,\"distinct\":3,\"zlib_parts\":true}");
+    mg_scenario sc;
+    char err[512];
+    cr_assert_eq(mg_scenario_parse(j, strlen(j), NULL, &sc, err, sizeof err), 0, "%s", err);
+    const mg_step *gen = &sc.conns[0].steps[1], *fixed = &sc.conns[0].steps[2], *seeded = &sc.conns[0].steps[3];
+    cr_assert_eq(gen->kind, MG_STEP_STREAM);
+    cr_assert_eq(gen->count, 100000);
+    cr_assert_null(gen->t, "no t: generated payloads");
+    cr_assert_eq(gen->seed, 42);
+    cr_assert_eq(gen->distinct, 4096);
+    cr_assert_eq(gen->batch, 64);
+    cr_assert_eq(gen->keep, 1000);
+    cr_assert_str_eq(fixed->t, "TYPING_START");
+    cr_assert_not_null(fixed->d);
+    cr_assert_eq(fixed->batch, 2);
+    cr_assert_eq(fixed->keep, 0);
+    cr_assert_eq(seeded->seed, 7);
+    cr_assert_eq(seeded->distinct, 3);
+    cr_assert_eq(seeded->zlib_parts, 1);
+    cr_assert_eq(gen->zlib_parts, 0);
+    mg_scenario_free(&sc);
+
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\"}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"count\"") && strstr(err, "missing"), "%s", err);
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\",\"count\":0}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"count\""), "%s", err);
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\",\"count\":1,\"d\":{}}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"d\"") && strstr(err, "only with"), "%s", err);
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\",\"count\":1,\"t\":\"X\",\"seed\":1}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"seed\"") && strstr(err, "generated"), "%s", err);
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\",\"count\":1,\"t\":\"lower\"}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"t\""), "%s", err);
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\",\"count\":1,\"frame_chunk\":3}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"frame_chunk\"") && strstr(err, "unknown"), "%s", err);
+    cr_assert_eq(parse(WRAP("{\"type\":\"stream\",\"count\":1,\"batch\":0}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"batch\""), "%s", err);
+}
+
 Test(scenarios, unknown_step_names_file_step_and_field)
 {
     char err[512];
@@ -388,6 +430,12 @@ static int try_field(place at, const char *steptype, const char *field, cJSON *v
         cJSON_DeleteItemFromObjectCaseSensitive(target, field);
         if (value)
             cJSON_AddItemToObject(target, field, value);
+        /* Fields the schema says must come with this one (dependentRequired). */
+        const cJSON *ps = place_schema(at, steptype), *dep;
+        const cJSON *deps = value ? get(get(ps, "dependentRequired"), field) : NULL;
+        cJSON_ArrayForEach(dep, deps)
+            if (!cJSON_GetObjectItemCaseSensitive(target, dep->valuestring))
+                cJSON_AddItemToObject(target, dep->valuestring, sample(get(get(ps, "properties"), dep->valuestring), 0));
     }
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -61,7 +61,9 @@ if [ "${PLOT_ONLY:-0}" != 1 ]; then
 for comp in $COMPRESS; do
     for n in $NS; do
         : >"$tmp/mg.out"
+        # Every loadgen connection IDENTIFYs at once: no buckets, no budget to spend.
         timeout $((HOLD + 200)) "$mg" --log-level error --heartbeat-interval "$HB" --message-rate 0 \
+            --identify-window-ms 0 --session-start-total 4294967295 \
             >"$tmp/mg.out" 2>"$tmp/mg.err" &
         mgpid=$!
         url=$(mg_url "$tmp/mg.out")

@@ -24,6 +24,13 @@
 #               buffers, inflate state), per shard
 #   idle_cpu    utime+stime of dgw-shards (/proc/PID/stat) over IDLE s (30)
 #               of idle (heartbeats only), as % of one core
+# The mock gateway is told the same bot (--shards N --max-concurrency MC, its
+# window a fifth short of the client's: it times an IDENTIFY when its loop
+# reads it, the client when it sends, and while N connections upgrade at
+# once the loop reads the first ones late: at N=1000, WINDOW 250, pairs came
+# 226 ms apart with a 230 ms window) and enforces it; its log (one line per IDENTIFY) must show N
+# sessions started and no IDENTIFY refused (too-soon: a bucket overrun;
+# over-budget), else the run fails: the proof that no bucket was exceeded.
 # Wall-clock figures move with the machine's load (printed at the start);
 # memory does not. Loopback only; every process is bounded.
 set -euo pipefail
@@ -92,7 +99,8 @@ for n in $NS; do
     ideal=$(( (n + MC - 1) / MC * WINDOW ))
     : >"$tmp/mg.out" # here, not in the child: the wait below must not see the last run's URL
     : >"$tmp/ds.err"
-    "$mg" --listen 127.0.0.1:0 --log-level warn --message-rate 0 >"$tmp/mg.out" 2>"$tmp/mg.err" &
+    "$mg" --listen 127.0.0.1:0 --log-level info --message-rate 0 --shards "$n" --max-concurrency "$MC" \
+        --identify-window-ms $((WINDOW - WINDOW / 5)) --session-start-total $((2 * n)) >"$tmp/mg.out" 2>"$tmp/mg.err" &
     mgpid=$!
     wait_for "$tmp/mg.out" "://" 10 || { echo "run-shards: the mock gateway did not start" >&2; exit 1; }
     url=$(head -n1 "$tmp/mg.out")
@@ -122,6 +130,13 @@ for n in $NS; do
     dspid=
     stop "$mgpid"
     mgpid=
+    started=$(grep -c ": IDENTIFY of shard .*: started;" "$tmp/mg.err" || true)
+    refused=$(grep -Ec ": IDENTIFY of shard .*: (too-soon|over-budget)" "$tmp/mg.err" || true)
+    if [ "$started" != "$n" ] || [ "$refused" != 0 ]; then
+        echo "run-shards: N=$n: the mock started $started sessions and refused $refused IDENTIFYs:" >&2
+        grep -E ": (too-soon|over-budget)" "$tmp/mg.err" | head -n 5 >&2
+        exit 1
+    fi
     marginal=-
     [ "$prev_n" -gt 0 ] && marginal=$(awk -v a="$rss" -v b="$prev_rss" -v n="$n" -v m="$prev_n" 'BEGIN{printf "%.1f", (a-b)/(n-m)}')
     awk -v n="$n" -v r="$ready" -v i="$ideal" -v rss="$rss" -v mem="$mem" -v marg="$marginal" \

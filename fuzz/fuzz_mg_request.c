@@ -213,7 +213,15 @@ static void w_tick(void *a, uint64_t now)
     leave();
 }
 
-static const mg_app_ops wrapped = {w_upgrade, w_open, w_message, w_pong, w_peer_close, w_closed, w_tick};
+static void w_gateway_bot(void *a, uint64_t now, mg_gateway_bot *out)
+{
+    enter();
+    mg_default_mode_ops.gateway_bot(a, now, out);
+    leave();
+}
+
+static const mg_app_ops wrapped = {w_upgrade, w_open,  w_message, w_pong, w_peer_close,
+                                   w_closed,  w_tick,  w_gateway_bot};
 
 static void invariants(void)
 {

@@ -116,7 +116,8 @@ function loadScenarios(root, paths) {
   return out;
 }
 
-// "PASS  NAME (1.2 s)" / "FAIL  NAME (FILE): MISMATCH"
+// "PASS  NAME (1.2 s)" / "FAIL  NAME (FILE): MISMATCH" / "SKIP  NAME (FILE): WHY"
+// (a scenario that requires what the client does not declare: --supports)
 function parseRun(file) {
   const res = new Map();
   if (!fs.existsSync(file)) return res;
@@ -124,7 +125,9 @@ function parseRun(file) {
     let m = /^PASS {2}(\S+) \(([\d.]+) s\)/.exec(line);
     if (m) { res.set(m[1], { status: 'PASS', seconds: Number(m[2]) }); continue; }
     m = /^FAIL {2}(\S+) \(([^)]*)\): (.*)$/.exec(line);
-    if (m) res.set(m[1], { status: 'FAIL', mismatch: m[3] });
+    if (m) { res.set(m[1], { status: 'FAIL', mismatch: m[3] }); continue; }
+    m = /^SKIP {2}(\S+) \(([^)]*)\): (.*)$/.exec(line);
+    if (m) res.set(m[1], { status: 'SKIP', reason: m[3] });
   }
   return res;
 }
@@ -239,7 +242,11 @@ function write(o) {
       }
       const missing = missingFeatures(c, r);
       const m = meta[c];
-      if (res.status !== 'PASS') {
+      if (res.status === 'SKIP') {
+        // mockgateway run skipped it: the client did not declare what it needs.
+        Object.assign(cell, { verdict: 'unsupported', reason: res.reason, why: `not run: ${res.reason}` });
+        m.verdicts.unsupported++;
+      } else if (res.status !== 'PASS') {
         cell.mismatch = res.mismatch;
         const found = missing.length ? null : findVerdict(verdicts, c, r.name, res.mismatch);
         if (missing.length) {
@@ -471,9 +478,10 @@ function check(o) {
   const judged = judgedHere();
   let pass = 0, fail = 0;
   for (const c of Object.keys(m.clients)) {
-    // dgw-client: every scenario it supports; others: the cells known to pass.
+    // dgw-client: every scenario it supports (not the unsupported or
+    // SKIPped ones); others: the cells known to pass.
     const gate = c === 'dgw-client'
-      ? m.scenarios.filter((s) => s.cells[c] && s.cells[c].verdict !== 'unsupported').map((s) => s.name)
+      ? m.scenarios.filter((s) => s.cells[c] && s.cells[c].verdict !== 'unsupported' && s.cells[c].status !== 'SKIP').map((s) => s.name)
       : (kg[c] ?? []);
     let ok = 0;
     for (const name of gate) {

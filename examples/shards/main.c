@@ -92,13 +92,18 @@ static int discover(app *a, uint32_t *mc, char **fetched)
         if (is_tls_url(api) && !load_trust(a))
             return EXIT_TLS;
         char err[512];
-        int tls_err = 0;
+        int tls_err = 0, status = 0;
         size_t len = 0;
         static volatile sig_atomic_t never; /* signals still kill here */
         char *body = fetch_gateway_bot(api, a->token, a->trust_loaded ? &a->trust : NULL,
-                                       &never, -1, &tls_err, &len, err, sizeof err);
+                                       &never, -1, &tls_err, &status, &len, err, sizeof err);
         if (body == NULL) {
             logmsg(LOG_ERROR, "%s", err);
+            if (status == 401) {
+                /* As fatal as close 4004: no shard could IDENTIFY with it. */
+                logmsg(LOG_ERROR, "the API refused the token (401): stopping");
+                return EXIT_FATAL_CLOSE;
+            }
             return br_error_is_x509(tls_err) ? EXIT_TLS : EXIT_ERROR;
         }
         dgw_gateway_bot gb;

@@ -96,17 +96,20 @@ expect_status() { [ "$status" -eq "$1" ] || die "$2: exit status $status, expect
 
 case $case in
 pacing)
-    start_mock
+    # The mock enforces the buckets too (its window 20 ms short of the
+    # client's: it times arrivals, the client its sends).
+    start_mock --max-concurrency 2 --identify-window-ms 280
     run pacing --shards 8 --max-concurrency 2 --identify-window-ms 300 --ready-exit
     expect_status 0 "8 shards"
     check pacing "$tmp/pacing.err" 300 2 8
+    [ "$(mock_count ": too-soon")" -eq 0 ] || die "the mock refused an IDENTIFY of a full bucket"
     check totals "$tmp/pacing.err" identifies=8 resumes=0 shards=8 shard_count=8
     for i in 0 1 2 3 4 5 6 7; do
         [ "$(mock_count "shard \[$i,8\]")" -eq 1 ] || die "the mock did not see shard [$i,8] identify once"
     done
     ;;
 restart)
-    start_mock --log-level debug
+    start_mock --log-level debug --max-concurrency 2 --identify-window-ms 80
     st=$tmp/state.json
     run_bg first --shards 8 --max-concurrency 2 --identify-window-ms 300 --state-file "$st"
     wait_for "$tmp/first.err" "all 8 shards connected" 30 || die "8 shards never connected"
@@ -133,7 +136,7 @@ restart)
     check state "$st" 4 4
     ;;
 sigusr1)
-    start_mock
+    start_mock --max-concurrency 3 --identify-window-ms 80
     run_bg usr1 --shards 3 --max-concurrency 3 --identify-window-ms 100
     wait_for "$tmp/usr1.err" "all 3 shards connected" 30 || die "3 shards never connected"
     kill -USR1 "$shpid"
@@ -149,7 +152,7 @@ assert t["rss_kib"] > 0 and t["memory"] > 0 and t["all_connected_ms"] is not Non
     expect_status 0 "SIGTERM"
     ;;
 budget)
-    start_mock
+    start_mock --identify-window-ms 80
     run budget --shards 5 --max-concurrency 1 --identify-window-ms 100 --session-budget 3
     expect_status 4 "budget of 3 for 5 shards"
     grep -Eq "session-start budget exhausted: 0 of 3 left, reset_after [0-9]+ ms" "$tmp/budget.err" ||
@@ -159,7 +162,8 @@ budget)
     ;;
 wss)
     bash "$MAKE_TEST_CERTS" "$tmp/certs" >/dev/null || die "make-test-certs.sh failed"
-    start_mock --tls --cert "$tmp/certs/server.pem" --key "$tmp/certs/server.key"
+    start_mock --tls --cert "$tmp/certs/server.pem" --key "$tmp/certs/server.key" \
+        --max-concurrency 2 --identify-window-ms 180
     [[ $url == wss://* ]] || die "the mock is not on wss://: $url"
     st=$tmp/state.json
     run tls --cafile "$tmp/certs/ca.pem" --shards 4 --max-concurrency 2 --identify-window-ms 200 \
@@ -183,7 +187,7 @@ requeue)
     # the heartbeat interval (5 s). Shard 2 connects at once and waits for
     # the bucket's third turn (6 s): it is closed at 5 s and, backing off
     # at least 2 s, cannot ask again before 7 s. Its turn goes to shard 3.
-    start_mock --heartbeat-interval 2500
+    start_mock --heartbeat-interval 2500 --identify-window-ms 2980
     run requeue --shards 4 --max-concurrency 1 --identify-window-ms 3000 --backoff-base-ms 4000 --ready-exit
     expect_status 0 "4 shards"
     grep -q "shard 2: left the IDENTIFY queue: its connection closed while it waited" "$tmp/requeue.err" ||
@@ -195,14 +199,22 @@ requeue)
     ;;
 fatal)
     start_mock
+    # The REST API refuses the token first (401 on /gateway/bot) ...
     DISCORD_TOKEN=not-the-token run fatal --shards 2 --max-concurrency 2 --identify-window-ms 100
-    expect_status 2 "a refused token"
+    expect_status 2 "a token the API refuses"
+    grep -q "the API refused the token (401): stopping" "$tmp/fatal.err" || die "no clear 401 message"
+    grep -q "not-the-token" "$tmp/fatal.out" "$tmp/fatal.err" && die "the token was printed"
+    # ... and without /gateway/bot the gateway does (4004).
+    DISCORD_TOKEN=not-the-token timeout 120 "$DGW_SHARDS" --url "$url" --shards 2 --max-concurrency 2 \
+        --identify-window-ms 100 >"$tmp/fatal.out" 2>"$tmp/fatal.err"
+    status=$?
+    expect_status 2 "a token the gateway refuses"
     grep -q "4004 authentication failed: the gateway refused the token; stopping every shard" "$tmp/fatal.err" ||
         die "no clear 4004 message"
     grep -q "not-the-token" "$tmp/fatal.out" "$tmp/fatal.err" && die "the token was printed"
     ;;
 events)
-    start_mock --message-rate 20
+    start_mock --message-rate 20 --max-concurrency 2 --identify-window-ms 80
     run events --shards 2 --max-concurrency 2 --identify-window-ms 100 --max-events 10
     expect_status 0 "--max-events 10"
     grep -q "10 dispatches received: stopping" "$tmp/events.err" || die "did not stop at 10 dispatches"

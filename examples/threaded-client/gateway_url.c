@@ -205,11 +205,12 @@ static char *exchange(const url_parts *u, const trust_store *ts, const char *req
 
 char *fetch_gateway_bot(const char *api_base, const char *token,
                         const trust_store *ts, volatile sig_atomic_t *stop,
-                        int wake_fd, int *tls_err, size_t *body_len_out, char *err,
-                        size_t errlen)
+                        int wake_fd, int *tls_err, int *http_status,
+                        size_t *body_len_out, char *err, size_t errlen)
 {
     url_parts u;
     *tls_err = 0;
+    *http_status = 0;
     if (!url_parse(api_base, &u) || strchr(u.host, '\r') || strchr(u.host, '\n')) {
         snprintf(err, errlen, "bad API URL: %s", api_base);
         return NULL;
@@ -254,6 +255,7 @@ char *fetch_gateway_bot(const char *api_base, const char *token,
         body_len = (size_t)dl;
     }
     body[body_len] = '\0';
+    *http_status = status;
     if (status != 200) {
         snprintf(err, errlen, "GET %s/gateway/bot: HTTP %d: %.200s", u.path,
                  status, body);
@@ -273,8 +275,9 @@ char *fetch_gateway_url(const char *api_base, const char *token,
                         int wake_fd, int *tls_err, char *err, size_t errlen)
 {
     size_t len;
+    int status;
     char *body = fetch_gateway_bot(api_base, token, ts, stop, wake_fd, tls_err,
-                                   &len, err, errlen);
+                                   &status, &len, err, errlen);
     if (body == NULL)
         return NULL;
     char *url = NULL;

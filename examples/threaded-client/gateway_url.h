@@ -25,11 +25,12 @@ bool url_parse(const char *url, url_parts *u);
 
 /* GET {api}/gateway/bot: returns its body (HTTP 200 only) as a malloc'd,
  * NUL-terminated string of *body_len bytes, for dgw_parse_gateway_bot();
- * NULL with a reason in err and *tls_err as below. */
+ * NULL with a reason in err, *tls_err as below, and *http_status the
+ * answer's status (0 when none came; 401: the token was refused). */
 char *fetch_gateway_bot(const char *api_base, const char *token,
                         const trust_store *ts, volatile sig_atomic_t *stop,
-                        int wake_fd, int *tls_err, size_t *body_len, char *err,
-                        size_t errlen);
+                        int wake_fd, int *tls_err, int *http_status,
+                        size_t *body_len, char *err, size_t errlen);
 
 /* Fetches the gateway URL. Returns a malloc'd string, or NULL with a
  * reason in err; *tls_err is set to the BearSSL code when the failure was

@@ -185,6 +185,12 @@ int mg_conn_accept(mg_conn *c)
 static void serve_rest(mg_conn *c, const mg_http_request *req)
 {
     mg_rest_ctx ctx = {.ws_url = c->srv->ws_url, .tokens = c->srv->cfg.secrets};
+    mg_gateway_bot bot;
+    const mg_server *s = c->srv;
+    if (s->ops && s->ops->gateway_bot) {
+        s->ops->gateway_bot(s->app, mg_now_ms(), &bot);
+        ctx.bot = &bot;
+    }
     mg_rest_response r;
     if (mg_rest_handle(req, &ctx, &r) != 0) {
         mg_rest_response_free(&r);

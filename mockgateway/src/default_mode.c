@@ -22,8 +22,6 @@ typedef struct dm_conn {
     mg_ratelimit rl;
 } dm_conn;
 
-static uint64_t guild_id(int i) { return ((uint64_t)(i + 1) << 22) | 1u; }
-
 int mg_build_ready(mg_buf *out, int version, const char *session_id, const char *resume_url,
                    int guilds, int shard_id, int shard_count, size_t pad_to)
 {
@@ -36,19 +34,28 @@ int mg_build_ready(mg_buf *out, int version, const char *session_id, const char 
                            "\"_trace\":[\"mockgateway\"],\"private_channels\":[],\"guilds\":[",
                            version, session_id, resume_url, shard_id, shard_count);
     int n = 0;
-    for (int i = 0; rc == 0 && i < guilds; i++) {
-        if (shard_count > 1 && (i + 1) % shard_count != shard_id)
-            continue;
+    for (int k = 0, i; rc == 0 && (i = mg_shard_guild(guilds, shard_id, shard_count, k)) >= 0; k++)
         rc = mg_buf_printf(out, "%s{\"id\":\"%llu\",\"unavailable\":true}", n++ ? "," : "",
-                           (unsigned long long)guild_id(i));
-    }
+                           (unsigned long long)mg_guild_id(i));
     /* A big READY: more unavailable guild stubs, like a bot in many guilds. */
     for (int i = 1000000; rc == 0 && out->len - start + 3 < pad_to; i++)
         rc = mg_buf_printf(out, "%s{\"id\":\"%llu\",\"unavailable\":true}", n++ ? "," : "",
-                           (unsigned long long)guild_id(i));
+                           (unsigned long long)mg_guild_id(i));
     if (rc == 0)
         rc = mg_buf_append_str(out, "]}");
     return rc;
+}
+
+int mg_build_guild_create(mg_buf *out, int i)
+{
+    unsigned long long id = (unsigned long long)mg_guild_id(i);
+    return mg_buf_printf(out,
+                         "{\"id\":\"%llu\",\"name\":\"Mock Guild %d\",\"unavailable\":false,"
+                         "\"member_count\":1,\"large\":false,\"owner_id\":\"100000000000000002\","
+                         "\"roles\":[],\"emojis\":[],\"members\":[],\"voice_states\":[],\"presences\":[],"
+                         "\"threads\":[],\"stage_instances\":[],\"channels\":[{\"id\":\"%llu\","
+                         "\"type\":0,\"name\":\"general\"}]}",
+                         id, i + 1, id + 1);
 }
 
 static void send_json(mg_conn *c, const char *json)
@@ -97,22 +104,68 @@ static void start_session(mg_default_mode *m, dm_conn *dc, const mg_identify_inf
                        info->shard_id, info->shard_count, 0) == 0 &&
         mg_buf_cstr(&d))
         dispatch(m, dc, "READY", (const char *)d.data);
-    for (int i = 0; i < m->cfg.guilds; i++) {
-        if (info->shard_count > 1 && (i + 1) % info->shard_count != info->shard_id)
-            continue;
+    for (int k = 0, i; (i = mg_shard_guild(m->cfg.guilds, info->shard_id, info->shard_count, k)) >= 0; k++) {
         mg_buf_reset(&d);
-        mg_buf_printf(&d,
-                      "{\"id\":\"%llu\",\"name\":\"Mock Guild %d\",\"unavailable\":false,"
-                      "\"member_count\":1,\"large\":false,\"owner_id\":\"100000000000000002\","
-                      "\"roles\":[],\"emojis\":[],\"members\":[],\"voice_states\":[],\"presences\":[],"
-                      "\"threads\":[],\"stage_instances\":[],\"channels\":[{\"id\":\"%llu\","
-                      "\"type\":0,\"name\":\"general\"}]}",
-                      (unsigned long long)guild_id(i), i + 1, (unsigned long long)guild_id(i) + 1);
-        dispatch(m, dc, "GUILD_CREATE", (const char *)d.data);
+        if (mg_build_guild_create(&d, i) == 0 && mg_buf_cstr(&d))
+            dispatch(m, dc, "GUILD_CREATE", (const char *)d.data);
     }
     mg_buf_free(&d);
     MG_INFO(&m->srv->cfg.log, "conn %llu: identified, session %s shard [%d,%d]",
             (unsigned long long)dc->c->id, dc->session->id, info->shard_id, info->shard_count);
+}
+
+/* The budget is overspent: Discord ends every session of the bot and
+ * resets its token (PROTOCOL.md 5). The close code is not documented;
+ * 4004 is what the bot hears from then on, so it hears it now. */
+static void reset_token(mg_default_mode *m)
+{
+    m->token_reset = 1;
+    for (size_t i = 0; i < m->srv->nconns; i++) {
+        dm_conn *dc = m->srv->conns[i]->app_data;
+        if (!dc)
+            continue;
+        dc->session = NULL; /* the store goes below */
+        if (mg_conn_is_open(dc->c))
+            mg_conn_close(dc->c, MG_CLOSE_AUTH_FAILED, mg_close_reason(MG_CLOSE_AUTH_FAILED));
+    }
+    mg_session_store_free(&m->sessions);
+    mg_session_store_init(&m->sessions, 128, 300000);
+}
+
+/* An IDENTIFY that passed mg_identify_check(): its bucket and the budget
+ * decide. One log line per decision, which bench/run-shards.sh reads to
+ * prove that no bucket ever started two sessions within a window. */
+static void on_identify(mg_default_mode *m, dm_conn *dc, const mg_identify_info *info, uint64_t now)
+{
+    struct mg_bucket_last prev;
+    mg_start_verdict v = mg_start_check(&m->starts, info->shard_id, now, &prev);
+    if (v == MG_START_OK)
+        mg_start_spend(&m->starts, info->shard_id, (long)dc->c->id, now);
+    char before[96] = "none";
+    if (prev.used)
+        snprintf(before, sizeof before, "%llu ms, shard %d, %llu ms before", (unsigned long long)(prev.at - m->t0),
+                 prev.shard, (unsigned long long)(now - prev.at));
+    static const char *const outcome[] = {"started", "too-soon (INVALID_SESSION d=false)",
+                                          "over-budget (every session ends, 4004)"};
+    MG_INFO(&m->srv->cfg.log,
+            "conn %llu: IDENTIFY of shard %d of %d (bucket %d) at %llu ms: %s; bucket's previous: %s; "
+            "session starts left %u of %u",
+            (unsigned long long)dc->c->id, info->shard_id, info->shard_count,
+            mg_start_bucket(&m->starts, info->shard_id), (unsigned long long)(now - m->t0), outcome[v], before,
+            m->starts.remaining, m->starts.total);
+    switch (v) {
+    case MG_START_OK:
+        start_session(m, dc, info);
+        break;
+    case MG_START_TOO_SOON:
+        /* Discord's answer to an IDENTIFY over max_concurrency: the session
+         * did not start, so it cannot be resumed (PROTOCOL.md 5). */
+        send_json(dc->c, "{\"op\":9,\"d\":false,\"s\":null,\"t\":null}");
+        break;
+    case MG_START_BUDGET_SPENT:
+        reset_token(m);
+        break;
+    }
 }
 
 static void replay_cb(void *arg, const char *json, size_t len)
@@ -132,7 +185,7 @@ static void on_resume(mg_default_mode *m, dm_conn *dc, const cJSON *d)
         return;
     }
     const char *tok = mg_token_bare(token->valuestring);
-    if (!mg_token_accepted(token->valuestring, m->cfg.tokens)) {
+    if (m->token_reset || !mg_token_accepted(token->valuestring, m->cfg.tokens)) {
         close_with(m, dc, MG_CLOSE_AUTH_FAILED);
         return;
     }
@@ -236,14 +289,14 @@ static void dm_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
             break;
         }
         mg_identify_info info;
-        code = mg_identify_check(p.d, &m->policy, &info);
+        code = m->token_reset ? MG_CLOSE_AUTH_FAILED : mg_identify_check(p.d, &m->policy, &info);
         /* Payload compression: only with JSON and no transport compression
          * (Discord: it is disabled otherwise). */
         dc->zpayload = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p.d, "compress")) && !c->comp && !c->etf;
         if (code)
             close_with(m, dc, code);
         else
-            start_session(m, dc, &info);
+            on_identify(m, dc, &info, now);
         break;
     }
     case 6:
@@ -292,6 +345,31 @@ static void dm_on_closed(void *app, mg_conn *c, const mg_close_info *info)
     c->app_data = NULL;
 }
 
+/* MESSAGE_CREATE traffic, at the configured rate: each from one of the
+ * guilds the session's shard owns (none: no traffic), round-robin. */
+static void send_messages(mg_default_mode *m, dm_conn *dc, uint64_t now, uint64_t msg_every)
+{
+    int shard = dc->session->shard_id, count = dc->session->shard_count;
+    int owned = mg_shard_guild_count(m->cfg.guilds, shard, count);
+    if (!dc->next_message)
+        dc->next_message = now + msg_every;
+    while (owned && now >= dc->next_message && mg_conn_is_open(dc->c)) {
+        unsigned long long guild =
+            (unsigned long long)mg_guild_id(mg_shard_guild(m->cfg.guilds, shard, count, (int)(dc->messages % (uint64_t)owned)));
+        char d[512];
+        dc->messages++;
+        snprintf(d, sizeof d,
+                 "{\"id\":\"%llu\",\"type\":0,\"channel_id\":\"%llu\",\"guild_id\":\"%llu\","
+                 "\"content\":\"mock message %llu\",\"author\":{\"id\":\"100000000000000002\","
+                 "\"username\":\"mockuser\",\"discriminator\":\"0000\"},"
+                 "\"timestamp\":\"2026-01-01T00:00:00.000000+00:00\",\"tts\":false,"
+                 "\"mention_everyone\":false,\"mentions\":[],\"attachments\":[],\"embeds\":[]}",
+                 (unsigned long long)(dc->messages + (1ull << 40)), guild + 1, guild, (unsigned long long)dc->messages);
+        dispatch(m, dc, "MESSAGE_CREATE", d);
+        dc->next_message += msg_every;
+    }
+}
+
 static void dm_on_tick(void *app, uint64_t now)
 {
     mg_default_mode *m = app;
@@ -313,40 +391,50 @@ static void dm_on_tick(void *app, uint64_t now)
             close_with(m, dc, MG_CLOSE_SESSION_TIMEOUT);
             continue;
         }
-        if (dc->session && msg_every) {
-            if (!dc->next_message)
-                dc->next_message = now + msg_every;
-            while (now >= dc->next_message && mg_conn_is_open(c)) {
-                char d[512];
-                dc->messages++;
-                snprintf(d, sizeof d,
-                         "{\"id\":\"%llu\",\"type\":0,\"channel_id\":\"%llu\",\"guild_id\":\"%llu\","
-                         "\"content\":\"mock message %llu\",\"author\":{\"id\":\"100000000000000002\","
-                         "\"username\":\"mockuser\",\"discriminator\":\"0000\"},"
-                         "\"timestamp\":\"2026-01-01T00:00:00.000000+00:00\",\"tts\":false,"
-                         "\"mention_everyone\":false,\"mentions\":[],\"attachments\":[],\"embeds\":[]}",
-                         (unsigned long long)(dc->messages + (1ull << 40)),
-                         (unsigned long long)guild_id(0) + 1, (unsigned long long)guild_id(0),
-                         (unsigned long long)dc->messages);
-                dispatch(m, dc, "MESSAGE_CREATE", d);
-                dc->next_message += msg_every;
-            }
-        }
+        if (dc->session && msg_every)
+            send_messages(m, dc, now, msg_every);
     }
 }
 
+static void dm_gateway_bot(void *app, uint64_t now, mg_gateway_bot *out)
+{
+    mg_default_mode *m = app;
+    memset(out, 0, sizeof *out);
+    out->status = m->token_reset ? 401 : 200;
+    out->shards = m->cfg.shards;
+    out->max_concurrency = m->starts.max_concurrency;
+    out->total = m->starts.total;
+    out->remaining = mg_start_remaining(&m->starts, now, &out->reset_after_ms);
+}
+
 const mg_app_ops mg_default_mode_ops = {
-    dm_on_upgrade, dm_on_open, dm_on_message, NULL, dm_on_peer_close, dm_on_closed, dm_on_tick,
+    dm_on_upgrade, dm_on_open, dm_on_message, NULL, dm_on_peer_close, dm_on_closed, dm_on_tick, dm_gateway_bot,
 };
 
-void mg_default_mode_init(mg_default_mode *m, mg_server *srv, const mg_default_config *cfg)
+int mg_default_mode_init(mg_default_mode *m, mg_server *srv, const mg_default_config *cfg)
 {
     memset(m, 0, sizeof *m);
     m->srv = srv;
     m->cfg = *cfg;
+    if (m->cfg.shards < 1)
+        m->cfg.shards = 1;
+    if (!m->cfg.session_total)
+        m->cfg.session_total = m->cfg.session_remaining = 1000;
+    if (!m->cfg.session_reset_after_ms)
+        m->cfg.session_reset_after_ms = 86400000;
     m->policy.tokens = cfg->tokens;
     m->policy.granted_intents = cfg->granted_intents;
+    m->policy.shards = m->cfg.shards;
+    m->policy.guilds = cfg->guilds;
+    m->policy.max_guilds_per_shard = cfg->max_guilds_per_shard;
+    m->t0 = mg_now_ms();
     mg_session_store_init(&m->sessions, 128, 300000);
+    return mg_start_limits_init(&m->starts, m->cfg.max_concurrency, m->cfg.identify_window_ms, m->cfg.session_total,
+                                m->cfg.session_remaining, m->cfg.session_reset_after_ms, 86400000, m->t0);
 }
 
-void mg_default_mode_free(mg_default_mode *m) { mg_session_store_free(&m->sessions); }
+void mg_default_mode_free(mg_default_mode *m)
+{
+    mg_session_store_free(&m->sessions);
+    mg_start_limits_free(&m->starts);
+}

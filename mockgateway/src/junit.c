@@ -22,8 +22,7 @@ void mg_xml_escape(mg_buf *out, const char *s)
     }
 }
 
-void mg_junit_add(mg_junit *j, const char *classname, const char *name, double seconds, const char *failure,
-                  const char *output)
+static void open_case(mg_junit *j, const char *classname, const char *name, double seconds)
 {
     j->tests++;
     j->seconds += seconds;
@@ -32,6 +31,21 @@ void mg_junit_add(mg_junit *j, const char *classname, const char *name, double s
     mg_buf_append_str(&j->cases, "\" name=\"");
     mg_xml_escape(&j->cases, name);
     mg_buf_printf(&j->cases, "\" time=\"%.3f\">\n", seconds);
+}
+
+void mg_junit_add_skipped(mg_junit *j, const char *classname, const char *name, const char *why)
+{
+    open_case(j, classname, name, 0);
+    j->skipped++;
+    mg_buf_append_str(&j->cases, "      <skipped message=\"");
+    mg_xml_escape(&j->cases, why);
+    mg_buf_append_str(&j->cases, "\"/>\n    </testcase>\n");
+}
+
+void mg_junit_add(mg_junit *j, const char *classname, const char *name, double seconds, const char *failure,
+                  const char *output)
+{
+    open_case(j, classname, name, seconds);
     if (failure) {
         j->failures++;
         mg_buf_append_str(&j->cases, "      <failure message=\"");
@@ -54,9 +68,10 @@ int mg_junit_write(const mg_junit *j, const char *path)
     if (!f)
         return -1;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\" time=\"%.3f\">\n", j->tests, j->failures, j->seconds);
-    fprintf(f, "  <testsuite name=\"mockgateway\" tests=\"%u\" failures=\"%u\" errors=\"0\" time=\"%.3f\">\n",
-            j->tests, j->failures, j->seconds);
+    fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\" skipped=\"%u\" time=\"%.3f\">\n", j->tests, j->failures,
+            j->skipped, j->seconds);
+    fprintf(f, "  <testsuite name=\"mockgateway\" tests=\"%u\" failures=\"%u\" errors=\"0\" skipped=\"%u\" "
+            "time=\"%.3f\">\n", j->tests, j->failures, j->skipped, j->seconds);
     if (j->cases.len)
         fwrite(j->cases.data, 1, j->cases.len, f);
     fprintf(f, "  </testsuite>\n</testsuites>\n");

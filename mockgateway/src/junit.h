@@ -8,7 +8,7 @@
 
 typedef struct mg_junit {
     mg_buf cases;
-    unsigned tests, failures;
+    unsigned tests, failures, skipped;
     double seconds;
 } mg_junit;
 
@@ -16,6 +16,8 @@ typedef struct mg_junit {
  * into system-out. */
 void mg_junit_add(mg_junit *j, const char *classname, const char *name, double seconds, const char *failure,
                   const char *output);
+/* Adds a case that did not run, with why. */
+void mg_junit_add_skipped(mg_junit *j, const char *classname, const char *name, const char *why);
 /* Writes the document; returns 0 or -1. */
 int mg_junit_write(const mg_junit *j, const char *path);
 void mg_junit_free(mg_junit *j);

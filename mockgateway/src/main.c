@@ -43,8 +43,25 @@ static int serve(const mg_options *o)
         .guilds = o->guilds,
         .message_rate = o->message_rate,
         .granted_intents = o->granted_intents,
+        .shards = o->shards,
+        .max_concurrency = o->max_concurrency,
+        .identify_window_ms = o->identify_window_ms,
+        .session_total = o->session_total,
+        .session_remaining = o->session_remaining,
+        .session_reset_after_ms = o->session_reset_after_ms,
+        .max_guilds_per_shard = o->max_guilds_per_shard,
     };
-    mg_default_mode_init(&dm, &srv, &dc);
+    if (mg_default_mode_init(&dm, &srv, &dc) != 0) {
+        fprintf(stderr, "mockgateway: out of memory\n");
+        mg_server_free(&srv);
+        mg_default_mode_free(&dm);
+        if (o->tls)
+            mg_tls_config_free(&tls);
+        return 2;
+    }
+    MG_INFO(&srv.cfg.log, "the bot: %d shard(s), %d guild(s), max_concurrency %d, IDENTIFY window %u ms, "
+            "session starts %u of %u left", o->shards, o->guilds, o->max_concurrency, o->identify_window_ms,
+            o->session_remaining, o->session_total);
     mg_server_set_app(&srv, &mg_default_mode_ops, &dm);
     mg_server_run(&srv);
     mg_server_close_all(&srv);
@@ -76,6 +93,7 @@ int main(int argc, char **argv)
             .junit = o.junit, .transcript_dir = o.transcript_dir, .token = o.tokens[0],
             .grace_ms = 2000, .log = {.level = o.log_level},
             .scenarios = o.scenarios, .nscenarios = (size_t)o.nscenarios,
+            .supports = ~0u, /* the outside client is whatever it is: run everything */
         };
         return mg_runner_execute(&ro);
     }

@@ -17,7 +17,22 @@ void mg_options_usage(FILE *f)
             "  --key FILE                  PEM private key (RSA or EC)\n"
             "  --heartbeat-interval MS     HELLO heartbeat_interval (default 41250)\n"
             "  --token TOKEN               accepted bot token, repeatable (default test-token)\n"
-            "  --guilds N                  GUILD_CREATE dispatches after READY (default 1)\n"
+            "  --guilds N                  the bot's guilds (default 1), spread over the shards\n"
+            "                              by (guild_id >> 22) %% num_shards: READY, GUILD_CREATE\n"
+            "                              and MESSAGE_CREATE of a guild go to its shard only\n"
+            "Sharding (what GET /gateway/bot reports and IDENTIFY must respect):\n"
+            "  --shards N                  the bot's shard count (default 1); with N > 1 every\n"
+            "                              IDENTIFY must carry shard [id, N], else 4010\n"
+            "  --max-concurrency N         IDENTIFY buckets, shard_id %% N (default 1)\n"
+            "  --identify-window-ms MS     one IDENTIFY per bucket per MS, else INVALID_SESSION\n"
+            "                              d=false (default 5000, Discord's; 0: unchecked)\n"
+            "  --session-start-total N     session starts a day (default 1000)\n"
+            "  --session-start-remaining N starts left now (default: the total); an IDENTIFY\n"
+            "                              with none left ends every session and resets the\n"
+            "                              token: 4004 from then on\n"
+            "  --session-start-reset-after MS  until the budget refills (default 86400000)\n"
+            "  --max-guilds-per-shard N    more for an IDENTIFY's shard: 4011 (default 2500;\n"
+            "                              0: no limit)\n"
             "  --message-rate N[/s]        MESSAGE_CREATE per second per session (default 1, 0 off)\n"
             "  --granted-intents MASK      privileged intents the bot has (default 33026: all)\n"
             "  --log-level LEVEL           error|warn|info|debug (default info)\n"
@@ -42,12 +57,57 @@ static int parse_num(const char *s, double min, double max, double *out)
     return 0;
 }
 
+/* The options of the sharded bot: name, range, where the value goes. */
+static int parse_sharding(mg_options *o, const char *a, const char *v, int *remaining_given, char *err,
+                          size_t errlen)
+{
+    static const struct {
+        const char *name;
+        double min, max;
+        const char *unit;
+    } specs[] = {
+        {"--shards", 1, 65536, ""},
+        {"--max-concurrency", 1, 1024, ""},
+        {"--identify-window-ms", 0, 3600000, " ms"},
+        {"--session-start-total", 1, 4294967295.0, ""},
+        {"--session-start-remaining", 0, 4294967295.0, ""},
+        {"--session-start-reset-after", 1, 86400000.0 * 365, " ms"},
+        {"--max-guilds-per-shard", 0, 1000000, ""},
+    };
+    size_t k = 0;
+    while (strcmp(specs[k].name, a) != 0)
+        k++;
+    double num;
+    if (parse_num(v, specs[k].min, specs[k].max, &num) != 0 || num != (double)(uint64_t)num) {
+        snprintf(err, errlen, "%s: want an integer %.0f..%.0f%s, got %s", a, specs[k].min, specs[k].max,
+                 specs[k].unit, v);
+        return -1;
+    }
+    switch (k) {
+    case 0: o->shards = (int)num; break;
+    case 1: o->max_concurrency = (int)num; break;
+    case 2: o->identify_window_ms = (uint32_t)num; break;
+    case 3: o->session_total = (uint32_t)num; break;
+    case 4: o->session_remaining = (uint32_t)num; *remaining_given = 1; break;
+    case 5: o->session_reset_after_ms = (uint64_t)num; break;
+    default: o->max_guilds_per_shard = (int)num; break;
+    }
+    return 0;
+}
+
 int mg_options_parse(int argc, char **argv, mg_options *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     o->listen = "127.0.0.1:0";
     o->heartbeat_interval = 41250;
     o->guilds = 1;
+    o->shards = 1;
+    o->max_concurrency = 1;
+    o->identify_window_ms = 5000;
+    o->session_total = 1000;
+    o->session_reset_after_ms = 86400000;
+    o->max_guilds_per_shard = 2500;
+    int remaining_given = 0;
     o->message_rate = 1;
     o->granted_intents = MG_PRIVILEGED_INTENTS;
     o->log_level = MG_LOG_INFO;
@@ -66,7 +126,10 @@ int mg_options_parse(int argc, char **argv, mg_options *o, char *err, size_t err
         static const char *const with_value[] = {"--listen", "--cert", "--key", "--heartbeat-interval", "--token",
                                                   "--guilds", "--message-rate", "--granted-intents", "--log-level",
                                                   "--scenario", "--junit", "--transcript-dir", "--upgrade-timeout",
-                                                  "--max-output"};
+                                                  "--max-output", "--shards", "--max-concurrency",
+                                                  "--identify-window-ms", "--session-start-total",
+                                                  "--session-start-remaining", "--session-start-reset-after",
+                                                  "--max-guilds-per-shard"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(a, with_value[k]);
@@ -103,6 +166,12 @@ int mg_options_parse(int argc, char **argv, mg_options *o, char *err, size_t err
                 return -1;
             }
             o->guilds = (int)num;
+        } else if (!strcmp(a, "--shards") || !strcmp(a, "--max-concurrency") ||
+                   !strcmp(a, "--identify-window-ms") || !strcmp(a, "--session-start-total") ||
+                   !strcmp(a, "--session-start-remaining") || !strcmp(a, "--session-start-reset-after") ||
+                   !strcmp(a, "--max-guilds-per-shard")) {
+            if (parse_sharding(o, a, v, &remaining_given, err, errlen) != 0)
+                return -1;
         } else if (!strcmp(a, "--message-rate")) {
             if (parse_num(v, 0, 1000, &num) != 0) {
                 snprintf(err, errlen, "--message-rate: want 0..1000 per second, got %s", v);
@@ -143,6 +212,13 @@ int mg_options_parse(int argc, char **argv, mg_options *o, char *err, size_t err
         } else if (!strcmp(a, "--transcript-dir")) {
             o->transcript_dir = v;
         }
+    }
+    if (!remaining_given)
+        o->session_remaining = o->session_total;
+    if (o->session_remaining > o->session_total) {
+        snprintf(err, errlen, "--session-start-remaining %u is more than the total %u", o->session_remaining,
+                 o->session_total);
+        return -1;
     }
     if (o->ntokens == 0)
         o->tokens[o->ntokens++] = "test-token";

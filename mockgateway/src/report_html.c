@@ -131,8 +131,11 @@ static void build_data(FILE *f, const mg_report_run *run, const mg_results *col)
         field_str(f, "file", r->path, 0);
         field_str(f, "folder", folder, 0);
         field_str(f, "rule", r->rule, 0);
-        fprintf(f, ",\"cells\":{\"client\":{\"status\":\"%s\",\"seconds\":%.1f", r->passed ? "PASS" : "FAIL",
-                      r->seconds);
+        fprintf(f, ",\"cells\":{\"client\":{\"status\":\"%s\",\"seconds\":%.1f",
+                r->skipped ? "SKIP" : r->passed ? "PASS" : "FAIL", r->seconds);
+        if (r->skipped) /* the page's class for a test the client cannot take */
+            fputs(",\"verdict\":\"unsupported\"", f);
+        field_str(f, "reason", r->skipped, 0);
         field_str(f, "mismatch", r->failure, 0);
         field_str(f, "transcript", r->transcript, PAGE_LINE_MAX);
         fputs("}}}", f);

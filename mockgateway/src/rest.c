@@ -10,14 +10,22 @@
     "\"global_name\":null,\"avatar\":null,\"bot\":true,\"flags\":0,\"mfa_enabled\":false,"           \
     "\"verified\":true}"
 
-/* GET /api/v{9,10}/gateway/bot: where to connect, and a session start limit
- * that never runs out. */
+static int error_body(mg_rest_response *out, int status, const char *message);
+
+/* GET /api/v{9,10}/gateway/bot: where to connect, how many shards, and the
+ * session-start limits the app keeps (a budget that never runs out and
+ * one shard when it keeps none). */
 static int gateway_bot(const mg_rest_ctx *ctx, mg_rest_response *out)
 {
+    static const mg_gateway_bot unlimited = {200, 1, 1, 1000, 1000, 86400000};
+    const mg_gateway_bot *b = ctx->bot ? ctx->bot : &unlimited;
+    if (b->status == 401)
+        return error_body(out, 401, "Unauthorized");
     return mg_buf_printf(&out->body,
-                         "{\"url\":\"%s\",\"shards\":1,\"session_start_limit\":{\"total\":1000,"
-                         "\"remaining\":999,\"reset_after\":14400000,\"max_concurrency\":1}}",
-                         ctx->ws_url);
+                         "{\"url\":\"%s\",\"shards\":%d,\"session_start_limit\":{\"total\":%u,"
+                         "\"remaining\":%u,\"reset_after\":%llu,\"max_concurrency\":%d}}",
+                         ctx->ws_url, b->shards, b->total, b->remaining, (unsigned long long)b->reset_after_ms,
+                         b->max_concurrency);
 }
 
 /* GET /api/v{9,10}/gateway: the URL alone (no authentication on Discord). */

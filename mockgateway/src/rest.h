@@ -8,10 +8,20 @@
 #include "buf.h"
 #include "http.h"
 
+/* What GET /gateway/bot says: the app's shard count, buckets and
+ * session-start budget (the app fills it; server.h, mg_app_ops). */
+typedef struct mg_gateway_bot {
+    int status; /* 200, or 401 once the bot's token was reset */
+    int shards, max_concurrency;
+    uint32_t total, remaining;
+    uint64_t reset_after_ms;
+} mg_gateway_bot;
+
 /* What handlers may know about the server. */
 typedef struct mg_rest_ctx {
     const char *ws_url;         /* ws(s)://host:port: what /gateway answers */
     const char *const *tokens;  /* NULL-terminated: the tokens authenticated routes accept */
+    const mg_gateway_bot *bot;  /* NULL: one shard and a budget that never runs out */
 } mg_rest_ctx;
 
 typedef struct mg_rest_response {

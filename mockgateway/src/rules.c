@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sharding.h"
+
 const char *mg_close_reason(int code)
 {
     switch (code) {
@@ -158,7 +160,11 @@ int mg_identify_check(const cJSON *d, const mg_identify_policy *pol, mg_identify
         out->shard_id = (int)id->valuedouble;
         out->shard_count = (int)count->valuedouble;
     }
-    if (pol->require_sharding && out->shard_count < 2)
+    /* A sharded bot must say which shard of its count a connection is. */
+    if (pol->shards > 1 && (!shard || out->shard_count != pol->shards))
+        return MG_CLOSE_INVALID_SHARD;
+    if (pol->max_guilds_per_shard > 0 &&
+        mg_shard_guild_count(pol->guilds, out->shard_id, out->shard_count) > pol->max_guilds_per_shard)
         return MG_CLOSE_SHARDING_REQUIRED;
     if (intents->valuedouble < 0)
         return MG_CLOSE_INVALID_INTENTS;

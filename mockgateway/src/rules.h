@@ -65,7 +65,10 @@ int mg_op_is_client_command(int op);
 typedef struct mg_identify_policy {
     const char *const *tokens; /* NULL-terminated accepted tokens */
     int64_t granted_intents;   /* privileged bits the bot may use */
-    int require_sharding;      /* shard count must be > 1 (4011) */
+    int shards;                /* the bot's shard count; > 1: every IDENTIFY
+                                  must carry [id, shards] (else 4010) */
+    int guilds;                /* the bot's guilds (mg_guild_id) */
+    int max_guilds_per_shard;  /* more for the IDENTIFY's shard: 4011 (0: no limit) */
 } mg_identify_policy;
 
 typedef struct mg_identify_info {
@@ -75,7 +78,9 @@ typedef struct mg_identify_info {
 } mg_identify_info;
 
 /* Checks an IDENTIFY's d. Returns 0 and fills out, or 4002 (shape), 4004,
- * 4010, 4011, 4013, 4014. */
+ * 4010 (a shard outside its count, or, when pol->shards > 1, a missing
+ * shard or another count), 4011 (the shard would own more than
+ * pol->max_guilds_per_shard of pol->guilds), 4013, 4014. */
 int mg_identify_check(const cJSON *d, const mg_identify_policy *pol, mg_identify_info *out);
 
 /* Sliding-window command counter: at most `limit` commands in any `window_ms`. */

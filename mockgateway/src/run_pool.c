@@ -22,7 +22,7 @@
 #define NONE UINT32_MAX
 #define MAX_STRING (64u << 20) /* a transcript stops growing at 8 MiB */
 
-enum { S_NAME, S_PATH, S_RULE, S_FAILURE, S_TRANSCRIPT, NSTRINGS };
+enum { S_NAME, S_PATH, S_RULE, S_FAILURE, S_SKIPPED, S_TRANSCRIPT, NSTRINGS };
 
 typedef struct wire_head {
     uint32_t index;
@@ -64,7 +64,7 @@ static int recv_all(int fd, void *p, size_t n)
 
 static int send_result(int fd, uint32_t index, const mg_run_result *r)
 {
-    char *const s[NSTRINGS] = {r->name, r->path, r->rule, r->failure, r->transcript};
+    char *const s[NSTRINGS] = {r->name, r->path, r->rule, r->failure, r->skipped, r->transcript};
     wire_head h = {.index = index,
                    .flags = (r->loaded ? 1u : 0u) | (r->passed ? 2u : 0u),
                    .micros = (uint64_t)(r->seconds * 1e6 + 0.5)};
@@ -87,7 +87,7 @@ static int recv_result(int fd, uint32_t *index, mg_run_result *r)
     memset(r, 0, sizeof *r);
     if (recv_all(fd, &h, sizeof h) != 0)
         return -1;
-    char **const s[NSTRINGS] = {&r->name, &r->path, &r->rule, &r->failure, &r->transcript};
+    char **const s[NSTRINGS] = {&r->name, &r->path, &r->rule, &r->failure, &r->skipped, &r->transcript};
     for (int i = 0; i < NSTRINGS; i++) {
         if (h.len[i] == NONE)
             continue;

@@ -14,6 +14,7 @@ void mg_run_result_free(mg_run_result *r)
     free(r->path);
     free(r->rule);
     free(r->failure);
+    free(r->skipped);
     free(r->transcript);
     memset(r, 0, sizeof *r);
 }
@@ -86,6 +87,8 @@ static void print_verdict(const mg_results *c, const mg_run_result *r)
 {
     if (!r->loaded)
         fprintf(c->out, "FAIL  %s: %s\n", name_of(r), r->failure ? r->failure : "cannot load");
+    else if (r->skipped)
+        fprintf(c->out, "SKIP  %s (%s): %s\n", name_of(r), r->path ? r->path : "?", r->skipped);
     else if (!r->passed)
         fprintf(c->out, "FAIL  %s (%s): %s\n", name_of(r), r->path ? r->path : "?",
                 r->failure ? r->failure : "(no reason recorded)");
@@ -103,7 +106,7 @@ static void print_progress(const mg_results *c, const mg_run_result *last)
 {
     double secs = (double)(mg_now_ms() - c->t0) / 1000.0;
     fprintf(c->err, "mockgateway: [%zu/%zu] %zu passed, %zu failed, %.1f s; %s %s", c->finished, c->n, c->passed,
-            c->failed, secs, last->passed ? "PASS" : "FAIL", name_of(last));
+            c->failed, secs, last->skipped ? "SKIP" : last->passed ? "PASS" : "FAIL", name_of(last));
     if (c->status_line)
         fflush(c->err); /* stays on screen until the next one replaces it */
     else
@@ -123,7 +126,9 @@ void mg_results_add(mg_results *c, size_t index, mg_run_result *res)
     if (!r->path && c->paths)
         r->path = strdup(c->paths[index]);
     c->finished++;
-    if (r->passed)
+    if (r->skipped)
+        c->skipped++;
+    else if (r->passed)
         c->passed++;
     else
         c->failed++;
@@ -149,11 +154,13 @@ void mg_results_finish(mg_results *c)
     fflush(c->out);
     for (size_t i = 0; i < c->n; i++) {
         const mg_run_result *r = &c->v[i];
-        if (c->have[i] && !r->passed && r->transcript)
+        if (c->have[i] && !r->passed && !r->skipped && r->transcript)
             fprintf(c->err, "---- transcript of %s ----\n%s---- end of transcript ----\n", name_of(r),
                     r->transcript);
     }
     fflush(c->err);
+    if (c->skipped)
+        fprintf(c->out, "%zu skipped (requirements the client does not offer: --supports, --without)\n", c->skipped);
     fprintf(c->out, "%zu passed, %zu failed\n", c->passed, c->failed);
     fflush(c->out);
 }
@@ -182,8 +189,11 @@ int mg_results_write_junit(const mg_results *c, const char *path)
         mg_scenario_folder(r->path, folder, sizeof folder);
         if (folder[0])
             snprintf(cls, sizeof cls, "scenarios.%s", folder);
-        mg_junit_add(&junit, cls, name_of(r), r->seconds, r->passed ? NULL : r->failure ? r->failure : "failed",
-                     r->transcript);
+        if (r->skipped)
+            mg_junit_add_skipped(&junit, cls, name_of(r), r->skipped);
+        else
+            mg_junit_add(&junit, cls, name_of(r), r->seconds, r->passed ? NULL : r->failure ? r->failure : "failed",
+                         r->transcript);
     }
     int rc = mg_junit_write(&junit, path);
     mg_junit_free(&junit);

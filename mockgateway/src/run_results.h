@@ -19,6 +19,7 @@ typedef struct mg_run_result {
     int passed;
     double seconds;   /* wall time of the scenario */
     char *failure;    /* why it failed; NULL when it passed */
+    char *skipped;    /* why it did not run (a requirement the client does not declare), or NULL */
     char *transcript; /* redacted; NULL when the file did not load */
 } mg_run_result;
 
@@ -31,7 +32,7 @@ typedef struct mg_results {
     unsigned char *have;
     size_t n;
     size_t printed;  /* results [0, printed) have their stdout line */
-    size_t finished, passed, failed;
+    size_t finished, passed, failed, skipped;
     uint64_t t0;
     const char *transcript_dir; /* NULL: no transcript files */
     int status_line;            /* stderr is a terminal: one line, redrawn */
@@ -47,7 +48,8 @@ int mg_results_init(mg_results *c, const char *const *paths, size_t n, uint64_t 
 void mg_results_add(mg_results *c, size_t index, mg_run_result *res);
 /* Prints what is left: the stdout lines of the results recorded (a run cut
  * short by a signal has a gap only at its end), the transcripts of the
- * failed scenarios on stderr, and "N passed, N failed". */
+ * failed scenarios on stderr, "N skipped (...)" when some were, and "N
+ * passed, N failed". */
 void mg_results_finish(mg_results *c);
 /* Writes JUnit XML of the recorded results, in scenario order. 0 or -1. */
 int mg_results_write_junit(const mg_results *c, const char *path);

@@ -1,9 +1,10 @@
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, nftw */
 #include "runner.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,19 +104,20 @@ void mg_free_paths(char **paths, size_t n)
     free(paths);
 }
 
-char *mg_substitute_arg(const char *arg, const char *url, const char *api, const char *scenario)
+char *mg_substitute_arg(const char *arg, const char *url, const char *api, const char *scenario, const char *tmpdir)
 {
+    const struct {
+        const char *name, *value;
+    } vars[] = {{"{url}", url}, {"{api}", api}, {"{scenario}", scenario}, {"{tmpdir}", tmpdir}};
     mg_buf b = {0};
     for (const char *p = arg; *p;) {
-        if (!strncmp(p, "{url}", 5)) {
-            mg_buf_append_str(&b, url);
-            p += 5;
-        } else if (!strncmp(p, "{api}", 5)) {
-            mg_buf_append_str(&b, api);
-            p += 5;
-        } else if (!strncmp(p, "{scenario}", 10)) {
-            mg_buf_append_str(&b, scenario);
-            p += 10;
+        size_t k = 0;
+        while (k < sizeof vars / sizeof *vars &&
+               !(vars[k].value && !strncmp(p, vars[k].name, strlen(vars[k].name))))
+            k++;
+        if (k < sizeof vars / sizeof *vars) {
+            mg_buf_append_str(&b, vars[k].value);
+            p += strlen(vars[k].name);
         } else {
             mg_buf_append(&b, p, 1);
             p++;
@@ -125,6 +127,28 @@ char *mg_substitute_arg(const char *arg, const char *url, const char *api, const
     char *r = s ? strdup(s) : NULL;
     mg_buf_free(&b);
     return r;
+}
+
+/* {tmpdir}: a directory of this run's own, made only when an argument
+ * names it, removed with what the client left in it. */
+static int needs_tmpdir(char *const *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strstr(args[i], "{tmpdir}"))
+            return 1;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *dir)
+{
+    if (dir[0])
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- the client process ----------------------------------------------------- */
@@ -217,11 +241,13 @@ static int reap_client(client_proc *cp)
     return 0;
 }
 
-/* SIGTERM to the client's process group, SIGKILL after the grace period. */
-static void stop_client(client_proc *cp, mg_server *srv, uint32_t grace_ms)
+/* SIGTERM to the client's process group, SIGKILL after the grace period.
+ * Returns 1 when it exited by itself (before or within the grace period). */
+static int stop_client(client_proc *cp, mg_server *srv, uint32_t grace_ms)
 {
     if (cp->pid <= 0)
-        return;
+        return 1;
+    int by_itself = 1;
     if (!reap_client(cp)) {
         kill(-cp->pid, SIGTERM);
         uint64_t until = mg_now_ms() + grace_ms;
@@ -233,6 +259,7 @@ static void stop_client(client_proc *cp, mg_server *srv, uint32_t grace_ms)
             waitpid(cp->pid, &st, 0);
             cp->exited = 1;
             cp->status = 137;
+            by_itself = 0;
         }
     }
     kill(-cp->pid, SIGKILL); /* leftovers in its group, if any */
@@ -242,6 +269,35 @@ static void stop_client(client_proc *cp, mg_server *srv, uint32_t grace_ms)
     cp->out_fd = -1;
     cp->pid = 0;
     mg_buf_free(&cp->line);
+    return by_itself;
+}
+
+/* A restart step (every lane is at it): the client is stopped as at the
+ * end of a scenario, with the step's grace period, and started again with
+ * the same arguments. */
+static void restart_client(client_proc *cp, mg_server *srv, char **argv, const mg_runner_opts *o,
+                           mg_scenario_run *run)
+{
+    uint64_t now = mg_now_ms();
+    if (cp->pid <= 0 && !cp->exited) {
+        mg_transcript_add(&run->tr, now, 0, "!!", "a restart step needs a client command (mockgateway run ... -- CLIENT)");
+        snprintf(run->failure, sizeof run->failure, "a restart step needs the client command of mockgateway run");
+        run->failed = run->done = 1;
+        return;
+    }
+    mg_transcript_add(&run->tr, now, 0, "->", "SIGTERM to the client (pid %d)", (int)cp->pid);
+    int ok = stop_client(cp, srv, run->restart_grace_ms);
+    int status = cp->status;
+    if (ok && spawn_client(cp, argv, srv, o->token, run->sc->name, o->ca) != 0) {
+        snprintf(run->failure, sizeof run->failure, "cannot start the client again: %s", strerror(errno));
+        run->failed = run->done = 1;
+        return;
+    }
+    if (ok) {
+        mg_server_watch_fd(srv, cp->out_fd, client_output, cp);
+        mg_transcript_add(&run->tr, mg_now_ms(), 0, "..", "client started again (pid %d)", (int)cp->pid);
+    }
+    mg_scenario_run_restarted(run, ok, status, mg_now_ms());
 }
 
 /* ---- the run command ------------------------------------------------------- */
@@ -255,7 +311,7 @@ static void run_usage(FILE *f)
             "Runs each scenario against a fresh CLIENT_CMD and prints PASS/FAIL lines and\n"
             "a summary \"N passed, N failed\". Exit status 0 only if every scenario passed.\n"
             "The client gets MOCKGATEWAY_URL, MOCKGATEWAY_API, DISCORD_TOKEN, MOCKGATEWAY_SCENARIO\n"
-            "(and MOCKGATEWAY_CA with --ca) and {url}, {api}, {scenario} in ARGS are replaced.\n"
+            "(and MOCKGATEWAY_CA with --ca) and {url}, {api}, {scenario}, {tmpdir} in ARGS are replaced.\n"
             "  --listen HOST:PORT      address to listen on (default 127.0.0.1:0)\n"
             "  --tls                   serve wss:// (needs --cert and --key)\n"
             "  --cert FILE             PEM certificate chain\n"
@@ -268,8 +324,32 @@ static void run_usage(FILE *f)
             "                          server (port 0) and client (default 1); outputs stay in order\n"
             "  --transcript-dir DIR    write each transcript as DIR/NAME.log\n"
             "  --grace-ms N            SIGTERM-to-SIGKILL grace for the client (default 2000)\n"
+            "  --supports LIST         what the client can do beyond one connection at a time:\n"
+            "                          sharding, restart (comma-separated); scenarios that\n"
+            "                          require more are skipped (SKIP lines)\n"
+            "  --without LIST          features of one connection the client lacks (assumed\n"
+            "                          otherwise): zlib-stream, zstd-stream, etf,\n"
+            "                          payload-compression, request-channel-info; their\n"
+            "                          scenarios are skipped\n"
             "  --log-level LEVEL       error|warn|info|debug (default warn)\n"
             "  --help                  this text\n");
+}
+
+/* "sharding,restart": MG_REQUIRES_* bits. */
+static int parse_features(const char *list, unsigned *out)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        unsigned bit = 0;
+        for (unsigned i = 0; mg_requirement_names[i]; i++)
+            if (n == strlen(mg_requirement_names[i]) && !strncmp(p, mg_requirement_names[i], n))
+                bit = 1u << i;
+        if (!bit)
+            return -1;
+        *out |= bit;
+        p += n + (p[n] == ',');
+    }
+    return 0;
 }
 
 static int parse_run_opts(int argc, char **argv, run_opts *o)
@@ -279,6 +359,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     o->token = "test-token";
     o->grace_ms = 2000;
     o->jobs = 1;
+    o->supports = MG_REQUIRES_DEFAULT;
     o->log.level = MG_LOG_WARN;
     o->scenarios = calloc((size_t)argc + 1, sizeof *o->scenarios);
     if (!o->scenarios)
@@ -338,6 +419,18 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
         } else if (!strcmp(a, "--transcript-dir")) {
             NEEDV();
             o->transcript_dir = v;
+        } else if (!strcmp(a, "--supports") || !strcmp(a, "--without")) {
+            NEEDV();
+            unsigned bits = 0;
+            if (parse_features(v, &bits) != 0) {
+                fprintf(stderr, "mockgateway run: %s takes a comma-separated list of sharding, restart, zlib-stream, "
+                                "zstd-stream, etf, payload-compression, request-channel-info\n", a);
+                return -1;
+            }
+            if (a[2] == 's')
+                o->supports |= bits;
+            else
+                o->supports &= ~bits;
         } else if (!strcmp(a, "--grace-ms")) {
             NEEDV();
             o->grace_ms = (uint32_t)strtoul(v, NULL, 10);
@@ -368,6 +461,29 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     return 0;
 }
 
+/* The first requirement of sc (MG_REQUIRES_*) missing from supports, or NULL. */
+static const char *unsupported_requirement(const mg_scenario *sc, unsigned supports)
+{
+    for (unsigned i = 0; mg_requirement_names[i]; i++)
+        if ((sc->requires >> i & 1) && !(supports >> i & 1))
+            return mg_requirement_names[i];
+    return NULL;
+}
+
+/* Makes {tmpdir} when the command or client_args name it. Returns -1
+ * when it could not be made. */
+static int make_tmpdir(const run_opts *o, const mg_scenario *sc, char *dir, size_t n)
+{
+    if (!needs_tmpdir(o->cmd, o->ncmd) && !needs_tmpdir(sc->client_args, sc->nclient_args))
+        return 0;
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, n, "%s/mockgateway-XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(dir))
+        return 0;
+    dir[0] = '\0';
+    return -1;
+}
+
 /* Runs one scenario against a fresh client and fills *res (nothing is
  * printed: the collector in run_results.c does the outputs). */
 static void run_one(const run_opts *o, mg_server *srv, const char *path, const char *const *secrets,
@@ -382,18 +498,36 @@ static void run_one(const run_opts *o, mg_server *srv, const char *path, const c
         res->failure = strdup(err);
         return;
     }
+    const char *missing = unsupported_requirement(&sc, o->supports);
+    if (missing) {
+        char why[160];
+        snprintf(why, sizeof why, "requires %s, which the client does not offer (--supports, --without)", missing);
+        res->loaded = 1;
+        res->name = strdup(sc.name);
+        res->rule = sc.rule ? strdup(sc.rule) : NULL;
+        res->skipped = strdup(why);
+        mg_scenario_free(&sc);
+        return;
+    }
+    char tmpdir[256] = "";
+    int tmp_failed = make_tmpdir(o, &sc, tmpdir, sizeof tmpdir);
     /* argv: the command, then the scenario's client_args, substituted */
     size_t argc = o->ncmd + sc.nclient_args;
     char **argv = calloc(argc + 1, sizeof *argv);
     for (size_t i = 0; argv && i < argc; i++) {
         const char *a = i < o->ncmd ? o->cmd[i] : sc.client_args[i - o->ncmd];
-        argv[i] = mg_substitute_arg(a, srv->ws_url, srv->api_url, sc.name);
+        argv[i] = mg_substitute_arg(a, srv->ws_url, srv->api_url, sc.name, tmpdir[0] ? tmpdir : NULL);
     }
     mg_scenario_run run;
-    mg_scenario_run_init(&run, srv, &sc, o->token, secrets, t0);
+    int init_failed = mg_scenario_run_init(&run, srv, &sc, o->token, secrets, t0) != 0;
     mg_server_set_app(srv, &mg_scenario_run_ops, &run);
     client_proc cp = {.out_fd = -1, .run = &run};
-    if (o->ncmd == 0) {
+    if (tmpdir[0])
+        mg_transcript_add(&run.tr, t0, 0, "..", "{tmpdir} is %s", tmpdir);
+    if (init_failed || tmp_failed) {
+        snprintf(run.failure, sizeof run.failure, "%s", init_failed ? "out of memory" : "cannot make {tmpdir}");
+        run.failed = run.done = 1;
+    } else if (o->ncmd == 0) {
         mg_transcript_add(&run.tr, mg_now_ms(), 0, "..", "waiting for a client at %s", srv->ws_url);
     } else if (!argv || spawn_client(&cp, argv, srv, o->token, sc.name, o->ca) != 0) {
         snprintf(run.failure, sizeof run.failure, "cannot start the client: %s", strerror(errno));
@@ -404,6 +538,8 @@ static void run_one(const run_opts *o, mg_server *srv, const char *path, const c
     }
     while (!run.done && !srv->stop) {
         mg_server_step(srv, 50);
+        if (run.restart_wanted && !run.done)
+            restart_client(&cp, srv, argv, o, &run);
         if (cp.pid > 0 && !cp.exited && reap_client(&cp))
             mg_scenario_run_client_exited(&run, cp.status, mg_now_ms());
         mg_scenario_run_poll(&run, mg_now_ms());
@@ -431,6 +567,7 @@ static void run_one(const run_opts *o, mg_server *srv, const char *path, const c
     for (size_t i = 0; argv && i < argc; i++)
         free(argv[i]);
     free(argv);
+    remove_tree(tmpdir);
     mg_scenario_free(&sc);
 }
 

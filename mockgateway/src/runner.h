@@ -12,8 +12,9 @@
 int mg_collect_scenarios(const char *const *paths, size_t n, char ***out, char *err, size_t errlen);
 void mg_free_paths(char **paths, size_t n);
 
-/* Replaces {url}, {api}, {scenario} in arg; returns a malloc'ed string. */
-char *mg_substitute_arg(const char *arg, const char *url, const char *api, const char *scenario);
+/* Replaces {url}, {api}, {scenario} and {tmpdir} (when tmpdir is not NULL)
+ * in arg; returns a malloc'ed string. */
+char *mg_substitute_arg(const char *arg, const char *url, const char *api, const char *scenario, const char *tmpdir);
 
 #include "log.h"
 
@@ -28,6 +29,7 @@ typedef struct mg_runner_opts {
     size_t nscenarios;
     char **cmd; /* the client command; ncmd 0: wait for an outside client */
     size_t ncmd;
+    unsigned supports; /* MG_REQUIRES_* the client has; other scenarios are skipped */
 } mg_runner_opts;
 
 /* Runs every scenario found under opts->scenarios; prints PASS/FAIL lines

@@ -36,6 +36,7 @@ typedef enum mg_step_kind {
     MG_STEP_EXPECT_RESUME,
     MG_STEP_EXPECT_CLOSE,
     MG_STEP_EXPECT_NO_RECONNECT,
+    MG_STEP_RESTART,
     MG_STEP__COUNT
 } mg_step_kind;
 
@@ -101,10 +102,46 @@ typedef struct mg_step {
 typedef struct mg_scenario_conn {
     uint32_t within_ms;    /* the client must connect within this (from the previous step's end) */
     uint32_t min_delay_ms; /* ...and not sooner than this */
+    uint64_t shard_mask;   /* the shards whose script this entry is part of (bit i: shard i); 0: all */
     uint32_t absent_ms;    /* > 0: the client must NOT connect for this long (it refuses to) */
     mg_step *steps;
     size_t nsteps;
 } mg_scenario_conn;
+
+/* What a scenario needs from the client besides being a correct Discord
+ * client (top-level "requires"; a "shards" object and a restart step imply
+ * theirs). A runner may skip a scenario whose client lacks one. */
+enum {
+    MG_REQUIRES_SHARDING = 1u << 0, /* runs the shards /gateway/bot names, IDENTIFYs paced per bucket */
+    MG_REQUIRES_RESTART = 1u << 1,  /* SIGTERM, then a new start with the same arguments, RESUMEs its sessions */
+    /* Optional protocol features, asked for through client_args. */
+    MG_REQUIRES_ZLIB_STREAM = 1u << 2,
+    MG_REQUIRES_ZSTD_STREAM = 1u << 3,
+    MG_REQUIRES_ETF = 1u << 4,
+    MG_REQUIRES_PAYLOAD_COMPRESSION = 1u << 5,
+    MG_REQUIRES_REQUEST_CHANNEL_INFO = 1u << 6,
+    /* What `mockgateway run` assumes a client offers unless told otherwise
+     * (--supports adds, --without takes away): every feature of one
+     * connection; a client that lacks one fails its scenarios. */
+    MG_REQUIRES_DEFAULT = MG_REQUIRES_ZLIB_STREAM | MG_REQUIRES_ZSTD_STREAM | MG_REQUIRES_ETF |
+                          MG_REQUIRES_PAYLOAD_COMPRESSION | MG_REQUIRES_REQUEST_CHANNEL_INFO
+};
+/* The names of the bits above, in order (NULL-terminated). */
+extern const char *const mg_requirement_names[];
+
+#define MG_SCENARIO_MAX_SHARDS 64 /* shards of a sharded scenario (its shard_mask bits) */
+
+/* A sharded scenario: the client runs `count` shards at once, one script
+ * per shard (scenarios/README.md, "Sharded scenarios"). */
+typedef struct mg_scenario_shards {
+    int count;                  /* 0: not sharded (one connection at a time) */
+    int max_concurrency;        /* buckets: shard_id % max_concurrency */
+    uint32_t identify_window_ms; /* one IDENTIFY per bucket per window */
+    int gateway_bot_shards;     /* what GET /gateway/bot says (default count) */
+    uint32_t total, remaining;  /* session_start_limit of GET /gateway/bot */
+    uint32_t reset_after_ms;
+    int all_ready;              /* every shard must get READY or RESUMED */
+} mg_scenario_shards;
 
 typedef struct mg_scenario {
     char *name, *rule, *description, *path;
@@ -121,6 +158,8 @@ typedef struct mg_scenario {
     unsigned max_connections;
     uint32_t connections_window_ms;
     uint32_t identify_interval_ms; /* two IDENTIFYs at least this far apart (0: no check) */
+    unsigned requires;             /* MG_REQUIRES_*, declared and implied */
+    mg_scenario_shards shards;
     mg_scenario_conn *conns;
     size_t nconns;
 } mg_scenario;

@@ -39,9 +39,9 @@ static cJSON *resolve_template(const mg_scenario_run *r, const cJSON *v)
 {
     if (cJSON_IsString(v)) {
         if (strcmp(v->valuestring, "{{seq}}") == 0)
-            return r->last_sent_seq >= 0 ? cJSON_CreateNumber((double)r->last_sent_seq) : cJSON_CreateNull();
+            return r->lane->last_sent_seq >= 0 ? cJSON_CreateNumber((double)r->lane->last_sent_seq) : cJSON_CreateNull();
         if (strcmp(v->valuestring, "{{session_id}}") == 0)
-            return cJSON_CreateString(r->sess ? r->sess->id : "");
+            return cJSON_CreateString(r->lane->sess ? r->lane->sess->id : "");
         if (strcmp(v->valuestring, "{{token}}") == 0)
             return cJSON_CreateString(r->token);
     }
@@ -105,6 +105,26 @@ int mg_scn_run_checks(const mg_scenario_run *r, const cJSON *payload, const mg_c
     return 0;
 }
 
+/* A sharded scenario's IDENTIFY names its lane's shard of the count
+ * GET /gateway/bot gave (d.shard may be absent only for one shard). */
+static int check_shard(mg_scenario_run *r, const cJSON *shard, uint64_t now)
+{
+    if (!mg_scn_sharded(r))
+        return RUN_DONE;
+    int want_id = mg_scn_lane_shard(r), want_count = mg_scn_reported_shards(r);
+    const cJSON *a = cJSON_GetArrayItem(shard, 0), *b = cJSON_GetArrayItem(shard, 1);
+    int ok = shard ? cJSON_GetArraySize(shard) == 2 && cJSON_IsNumber(a) && cJSON_IsNumber(b) &&
+                         a->valuedouble == want_id && b->valuedouble == want_count
+                   : want_count == 1;
+    if (ok)
+        return RUN_DONE;
+    char *s = mg_scn_show(shard);
+    mg_scn_failf(r, now, "IDENTIFY d.shard: expected [%d,%d] (GET /gateway/bot said %d shards), got %s (PROTOCOL.md 5)",
+                 want_id, want_count, want_count, s);
+    free(s);
+    return RUN_FAIL;
+}
+
 int mg_scn_check_identify(mg_scenario_run *r, const cJSON *p, const mg_check *extra, size_t nextra, uint64_t now)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d");
@@ -125,6 +145,8 @@ int mg_scn_check_identify(mg_scenario_run *r, const cJSON *p, const mg_check *ex
     const cJSON *intents = mg_json_pointer(p, "/d/intents");
     if (!cJSON_IsNumber(intents))
         return mg_scn_failf(r, now, "IDENTIFY d.intents: expected a number, got %s", type_name(intents));
+    if (check_shard(r, mg_json_pointer(p, "/d/shard"), now) != RUN_DONE)
+        return RUN_FAIL;
     char msg[512];
     if (mg_scn_run_checks(r, p, extra, nextra, msg, sizeof msg) != 0)
         return mg_scn_failf(r, now, "IDENTIFY %s", msg);
@@ -138,20 +160,20 @@ int mg_scn_check_resume(mg_scenario_run *r, const cJSON *p, const mg_check *extr
     const cJSON *seq = mg_json_pointer(p, "/d/seq");
     if (!cJSON_IsString(tok) || strcmp(mg_token_bare(tok->valuestring), r->token) != 0)
         return mg_scn_failf(r, now, "RESUME d.token must be the client's token (PROTOCOL.md 2, op 6)");
-    if (!r->sess)
+    if (!r->lane->sess)
         return mg_scn_failf(r, now, "the client sent RESUME but this scenario never gave it a session");
-    if (!cJSON_IsString(sid) || strcmp(sid->valuestring, r->sess->id) != 0) {
+    if (!cJSON_IsString(sid) || strcmp(sid->valuestring, r->lane->sess->id) != 0) {
         char *s = mg_scn_show(sid);
-        mg_scn_failf(r, now, "RESUME d.session_id: expected \"%s\" (from READY), got %s (PROTOCOL.md 3.4)", r->sess->id, s);
+        mg_scn_failf(r, now, "RESUME d.session_id: expected \"%s\" (from READY), got %s (PROTOCOL.md 3.4)", r->lane->sess->id, s);
         free(s);
         return RUN_FAIL;
     }
-    int seq_ok = r->last_sent_seq < 0 ? (cJSON_IsNull(seq) || (cJSON_IsNumber(seq) && seq->valuedouble == 0))
-                                      : (cJSON_IsNumber(seq) && seq->valuedouble == (double)r->last_sent_seq);
+    int seq_ok = r->lane->last_sent_seq < 0 ? (cJSON_IsNull(seq) || (cJSON_IsNumber(seq) && seq->valuedouble == 0))
+                                      : (cJSON_IsNumber(seq) && seq->valuedouble == (double)r->lane->last_sent_seq);
     if (!seq_ok) {
         char *s = mg_scn_show(seq);
         mg_scn_failf(r, now, "RESUME d.seq: expected %ld (the last s the client received), got %s (PROTOCOL.md 3.4)",
-              r->last_sent_seq, s);
+              r->lane->last_sent_seq, s);
         free(s);
         return RUN_FAIL;
     }

@@ -13,6 +13,7 @@ struct mg_scn_conn {
     int num;    /* 1-based, in order of arrival */
     uint64_t arrived;
     int pending; /* not yet taken by the script */
+    int lane;    /* its lane (sharded: from the IDENTIFY or RESUME that names its shard), -1 none yet */
     int opened;
     int gone;
     int close_code; /* from the client's close frame, 0 none */
@@ -64,6 +65,32 @@ int mg_scn_need_cur(mg_scenario_run *r, uint64_t now);
 int mg_scn_code_matches(const mg_step *st, int code);
 void mg_scn_describe_codes(const mg_step *st, char *out, size_t n);
 int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now);
+/* Whether the scenario is sharded (several lanes at once). */
+static inline int mg_scn_sharded(const mg_scenario_run *r) { return r->sc->shards.count > 0; }
+/* What /gateway/bot says the shard count is (1 when not sharded). */
+int mg_scn_reported_shards(const mg_scenario_run *r);
+/* The shard of the lane being played. */
+int mg_scn_lane_shard(const mg_scenario_run *r);
+void mg_scn_where(const mg_scenario_run *r, char *out, size_t n);
+int mg_scn_check_upgrade(mg_scenario_run *r, const mg_scn_conn *sc, uint64_t now);
+/* scenario_shards.c: lanes, and what only sharded scenarios do */
+int mg_scn_lanes_init(mg_scenario_run *r);
+void mg_scn_lanes_free(mg_scenario_run *r);
+/* "shard K" of the lane being played in a sharded scenario, else "". */
+const char *mg_scn_shard_tag(const mg_scenario_run *r);
+/* A sharded scenario's new connection: checked, accepted and greeted with
+ * HELLO at once; its IDENTIFY or RESUME will say which lane it is. */
+void mg_scn_open_sharded(mg_scenario_run *r, mg_scn_conn *sc, uint64_t now);
+/* An IDENTIFY (op 2) or RESUME (op 6) of a sharded scenario: routes the
+ * connection to its lane, checks the buckets and the budget. RUN_DONE:
+ * queue the payload for the lane; RUN_WAIT: the gateway answered it
+ * itself; RUN_FAIL. */
+int mg_scn_route(mg_scenario_run *r, mg_scn_conn *sc, int op, const cJSON *payload, uint64_t now);
+/* Asks the runner for a restart once every unfinished lane waits at one. */
+void mg_scn_restart_barrier(mg_scenario_run *r, uint64_t now);
+/* Every lane is done: the scenario-level checks and the summary. */
+int mg_scn_complete(mg_scenario_run *r, uint64_t now);
+void mg_scn_gateway_bot(void *app, uint64_t now, mg_gateway_bot *out);
 /* scenario_stream.c */
 int mg_scn_step_stream(mg_scenario_run *r, const mg_step *st, uint64_t now);
 void mg_scn_stream_free(mg_scenario_run *r);

@@ -37,7 +37,11 @@ static const struct {
     [MG_STEP_EXPECT_RESUME] = {"expect_resume", "within_ms min_delay_ms allow_reconnect ready checks"},
     [MG_STEP_EXPECT_CLOSE] = {"expect_close", "code codes not_codes within_ms allow_drop"},
     [MG_STEP_EXPECT_NO_RECONNECT] = {"expect_no_reconnect", "ms"},
+    [MG_STEP_RESTART] = {"restart", "grace_ms"},
 };
+
+const char *const mg_requirement_names[] = {"sharding", "restart", "zlib-stream", "zstd-stream", "etf",
+                                            "payload-compression", "request-channel-info", NULL};
 
 const char *mg_step_kind_name(mg_step_kind k)
 {
@@ -47,6 +51,7 @@ const char *mg_step_kind_name(mg_step_kind k)
 /* Parser context: where we are, for error messages. */
 typedef struct pctx {
     const char *file;
+    int sharded;     /* the scenario has "shards" */
     long conn, step; /* -1 when not inside */
     const char *steptype;
     char *err;
@@ -381,6 +386,9 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
             get_uint(p, obj, "ready_size", &sz, 0, 64u << 20) != 0 ||
             get_resume_url(p, obj, st) != 0)
             return -1;
+        if (p->sharded && st->send_hello && cJSON_GetObjectItemCaseSensitive(obj, "hello"))
+            return fail(p, "hello", "a sharded scenario sends HELLO as a connection opens (the shard is known only "
+                                    "from the IDENTIFY or RESUME that answers it): leave it out");
         st->size = sz;
         return parse_checks(p, obj, st);
     }
@@ -409,6 +417,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
         return parse_shaping(p, obj, st);
     }
     case MG_STEP_STREAM: {
+        if (p->sharded) /* one stream at a time per run (scenario_stream.c) */
+            return fail(p, NULL, "a sharded scenario has no \"stream\" step (the gateway streams to one connection)");
         if (get_int(p, obj, "count", &st->count, 1, 1, 1000000000, 1) != 0 ||
             get_event_name(p, obj, &st->t, 0) != 0 ||
             get_uint(p, obj, "seed", &st->seed, 42, UINT32_MAX) != 0 ||
@@ -461,6 +471,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
     case MG_STEP_REJECT: {
         if (!first_in_conn)
             return fail(p, NULL, "\"reject\" answers the upgrade, so it must be a connection's first step");
+        if (p->sharded)
+            return fail(p, NULL, "a sharded scenario accepts every upgrade (the shard is known only later): no \"reject\"");
         if (get_int(p, obj, "status", &st->status, 0, 200, 599, 1) != 0 ||
             get_str(p, obj, "body", &st->body, 0, 65536) != 0)
             return -1;
@@ -544,6 +556,8 @@ static int parse_step(pctx *p, const cJSON *obj, mg_step *st, int first_in_conn)
         return get_uint(p, obj, "ms", &st->ms, 0, 3600000);
     case MG_STEP_HEARTBEAT_REQUEST:
         return get_int(p, obj, "count", &st->count, 1, 1, 10000, 0);
+    case MG_STEP_RESTART:
+        return get_uint(p, obj, "grace_ms", &st->ms, 5000, 600000);
     case MG_STEP_RECONNECT:
     case MG_STEP_HEARTBEAT_ACK:
     case MG_STEP_DROP:
@@ -603,30 +617,91 @@ static int check_top_fields(pctx *p, const cJSON *obj, const char *allowed)
     return 0;
 }
 
-/* "requires": the optional client features a scenario needs (its client
- * runs it only if it offers them). The engine does not read it: it is for
- * the tools that run many clients (conformance/tools/matrix.mjs), which
- * class a failure of a client without the feature "unsupported". Checked
- * here so that a typo fails like any other field. */
-static int check_requires(pctx *p, const cJSON *req)
+/* "requires": capability names (mg_requirement_names). */
+static int parse_requires(pctx *p, const cJSON *root, mg_scenario *sc)
 {
-    static const char *const features[] = {"zlib-stream", "zstd-stream", "etf", "payload-compression",
-                                            "request-channel-info", "sharding"};
-    if (!req)
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "requires");
+    if (!arr)
         return 0;
-    if (!cJSON_IsArray(req))
-        return fail(p, "requires", "expected an array of strings");
-    if (cJSON_GetArraySize(req) > 8)
-        return fail(p, "requires", "more than 8 entries");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, req)
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > 8)
+        return fail(p, "requires", "expected an array of at most 8 feature names");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
     {
-        int known = 0;
-        for (size_t i = 0; cJSON_IsString(f) && i < sizeof features / sizeof *features; i++)
-            known |= strcmp(f->valuestring, features[i]) == 0;
-        if (!known)
-            return fail(p, "requires", "expected \"zlib-stream\", \"zstd-stream\", \"etf\", "
-                                        "\"payload-compression\", \"request-channel-info\" or \"sharding\"");
+        unsigned bit = 0;
+        for (unsigned i = 0; cJSON_IsString(e) && mg_requirement_names[i]; i++)
+            if (strcmp(e->valuestring, mg_requirement_names[i]) == 0)
+                bit = 1u << i;
+        if (!bit)
+            return fail(p, "requires", "unknown requirement (known: \"sharding\", \"restart\", \"zlib-stream\", "
+                                       "\"zstd-stream\", \"etf\", \"payload-compression\", \"request-channel-info\")");
+        sc->requires |= bit;
+    }
+    return 0;
+}
+
+/* "shards": the sharded scenario's bot (scenarios/README.md). */
+static int parse_shards(pctx *p, const cJSON *root, mg_scenario *sc)
+{
+    mg_scenario_shards *sh = &sc->shards;
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "shards");
+    if (!o)
+        return 0;
+    if (!cJSON_IsObject(o))
+        return fail(p, "shards", "expected an object with \"count\"");
+    uint32_t window = 0;
+    if (check_top_fields(p, o, " count max_concurrency identify_window_ms gateway_bot_shards "
+                               "session_start_limit all_ready ") != 0 ||
+        get_int(p, o, "count", &sh->count, 0, 1, MG_SCENARIO_MAX_SHARDS, 1) != 0 ||
+        get_int(p, o, "max_concurrency", &sh->max_concurrency, 1, 1, 1024, 0) != 0 ||
+        get_uint(p, o, "identify_window_ms", &window, 5000, 3600000) != 0 ||
+        get_int(p, o, "gateway_bot_shards", &sh->gateway_bot_shards, sh->count, 1, 65536, 0) != 0 ||
+        get_bool(p, o, "all_ready", &sh->all_ready, 1, 0) != 0)
+        return -1;
+    sh->identify_window_ms = window;
+    sh->total = sh->remaining = 1000;
+    sh->reset_after_ms = 86400000;
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(o, "session_start_limit");
+    if (lim) {
+        if (!cJSON_IsObject(lim))
+            return fail(p, "session_start_limit", "expected an object");
+        if (check_top_fields(p, lim, " total remaining reset_after ") != 0 ||
+            get_uint(p, lim, "total", &sh->total, 1000, 1000000) != 0 ||
+            get_uint(p, lim, "remaining", &sh->remaining, sh->total, 1000000) != 0 ||
+            get_uint(p, lim, "reset_after", &sh->reset_after_ms, 86400000, 86400000) != 0)
+            return -1;
+        if (sh->total == 0)
+            return fail(p, "total", "must be positive");
+        if (sh->remaining > sh->total) /* what a gateway would report: a full budget */
+            sh->remaining = sh->total;
+    }
+    if (sc->session_id)
+        return fail(p, "session_id", "not in a sharded scenario: each shard's session needs an id of its own "
+                                     "(a RESUME names its shard by it)");
+    p->sharded = 1;
+    sc->requires |= MG_REQUIRES_SHARDING;
+    return 0;
+}
+
+/* A connection entry's "shard": the shards whose script it is part of. */
+static int get_shard_mask(pctx *p, const cJSON *c, int shards, uint64_t *mask)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, "shard");
+    *mask = 0;
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MG_SCENARIO_MAX_SHARDS)
+        return fail(p, "shard", "expected an array of 1 to %d shard ids", MG_SCENARIO_MAX_SHARDS);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
+            e->valuedouble >= MG_SCENARIO_MAX_SHARDS)
+            return fail(p, "shard", "shard ids are integers from 0 to %d", MG_SCENARIO_MAX_SHARDS - 1);
+        if (e->valuedouble >= shards)
+            return fail(p, "shard", "no shard %d: the scenario has %d (top-level \"shards\")", (int)e->valuedouble,
+                        shards);
+        *mask |= 1ull << (int)e->valuedouble;
     }
     return 0;
 }
@@ -635,7 +710,8 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
 {
     if (!cJSON_IsObject(root))
         return fail(p, NULL, "the top level must be an object");
-    if (check_top_fields(p, root, " name rule description requires options client_args limits connections comment ") != 0 ||
+    if (check_top_fields(p, root, " name rule description options client_args limits connections comment "
+                                  "requires shards ") != 0 ||
         get_str(p, root, "name", &sc->name, 1, 200) != 0 || get_str(p, root, "rule", &sc->rule, 1, 2000) != 0 ||
         get_str(p, root, "description", &sc->description, 0, 8000) != 0)
         return -1;
@@ -666,8 +742,6 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
         if (sc->heartbeat_interval == 0)
             return fail(p, "heartbeat_interval", "must be positive");
     }
-    if (check_requires(p, cJSON_GetObjectItemCaseSensitive(root, "requires")) != 0)
-        return -1;
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "client_args");
     if (args) {
         if (!cJSON_IsArray(args))
@@ -702,6 +776,8 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
         sc->max_commands = mc;
         sc->max_connections = mn;
     }
+    if (parse_requires(p, root, sc) != 0 || parse_shards(p, root, sc) != 0)
+        return -1;
     const cJSON *conns = cJSON_GetObjectItemCaseSensitive(root, "connections");
     if (!conns)
         return fail(p, "connections", "missing (required)");
@@ -719,13 +795,17 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
         mg_scenario_conn *sconn = &sc->conns[sc->nconns++];
         if (!cJSON_IsObject(c))
             return fail(p, NULL, "a connection must be an object with \"steps\"");
-        if (check_top_fields(p, c, " within_ms min_delay_ms steps absent_ms comment ") != 0 ||
+        if (check_top_fields(p, c, " within_ms min_delay_ms steps absent_ms comment shard ") != 0 ||
             get_uint(p, c, "within_ms", &sconn->within_ms, 10000, 3600000) != 0 ||
             get_uint(p, c, "min_delay_ms", &sconn->min_delay_ms, 0, 3600000) != 0 ||
-            get_uint(p, c, "absent_ms", &sconn->absent_ms, 0, 3600000) != 0)
+            get_uint(p, c, "absent_ms", &sconn->absent_ms, 0, 3600000) != 0 ||
+            get_shard_mask(p, c, sc->shards.count ? sc->shards.count : 1, &sconn->shard_mask) != 0)
             return -1;
         if (cJSON_GetObjectItemCaseSensitive(c, "absent_ms") && sconn->absent_ms == 0)
             return fail(p, "absent_ms", "expected an integer from 1 to 3600000");
+        if (sconn->absent_ms && p->sharded)
+            return fail(p, "absent_ms", "not in a sharded scenario: a connection is a shard's only once it "
+                                        "IDENTIFYs or RESUMEs, and one that must not come never does");
         if (sconn->absent_ms) {
             /* No connection may come: nothing to script on it. */
             const cJSON *none = cJSON_GetObjectItemCaseSensitive(c, "steps");
@@ -753,6 +833,8 @@ static int parse_all(pctx *p, const cJSON *root, mg_scenario *sc)
             st->index = (int)p->step;
             if (parse_step(p, s, st, p->step == 0) != 0)
                 return -1;
+            if (st->kind == MG_STEP_RESTART)
+                sc->requires |= MG_REQUIRES_RESTART;
         }
     }
     return 0;
@@ -762,7 +844,7 @@ int mg_scenario_parse(const char *json, size_t len, const char *filename, mg_sce
                       size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    pctx p = {filename, -1, -1, NULL, err, errlen};
+    pctx p = {filename, 0, -1, -1, NULL, err, errlen};
     if (errlen)
         err[0] = '\0';
     const char *end = NULL;

@@ -22,45 +22,69 @@ __attribute__((format(printf, 3, 4))) int mg_scn_failf(mg_scenario_run *r, uint6
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char where[96] = "";
-    if (r->ci < r->sc->nconns) {
-        if (r->awaiting)
-            snprintf(where, sizeof where, "connections[%zu] (waiting for the connection)", r->ci);
-        else if (r->si < r->sc->conns[r->ci].nsteps)
-            snprintf(where, sizeof where, "connections[%zu].steps[%zu] (%s)", r->ci, r->si,
-                     mg_step_kind_name(r->sc->conns[r->ci].steps[r->si].kind));
-    }
+    char where[96] = ""; /* "shard K: connections[i].steps[j] (type)" */
+    mg_scn_where(r, where, sizeof where);
     char *safe = mg_redact(msg, strlen(msg), r->tr.secrets);
-    snprintf(r->failure, sizeof r->failure, "at %llu ms, %s: %s", (unsigned long long)rel(r, now), where,
-             safe ? safe : msg);
+    snprintf(r->failure, sizeof r->failure, "at %llu ms, %s%s%s", (unsigned long long)rel(r, now), where,
+             where[0] ? ": " : "", safe ? safe : msg);
     free(safe);
-    mg_transcript_add(&r->tr, now, r->cur ? r->cur->num : 0, "!!", "MISMATCH %s", r->failure);
+    mg_transcript_add(&r->tr, now, r->lane && r->lane->cur ? r->lane->cur->num : 0, "!!", "MISMATCH %s", r->failure);
     r->failed = 1;
     r->done = 1;
     return RUN_FAIL;
 }
 
-static const mg_step *cur_step(const mg_scenario_run *r)
+/* The connection entry the lane is at (NULL past its last). */
+static const mg_scenario_conn *lane_entry(const mg_scenario_run *r, const mg_scn_lane *L)
 {
-    if (r->awaiting || r->ci >= r->sc->nconns || r->si >= r->sc->conns[r->ci].nsteps)
-        return NULL;
-    return &r->sc->conns[r->ci].steps[r->si];
+    return L->ci < L->nentries ? &r->sc->conns[L->entries[L->ci]] : NULL;
 }
 
+/* Where the lane being played is, for messages: "[shard K: ]connections[i]...". */
+void mg_scn_where(const mg_scenario_run *r, char *out, size_t n)
+{
+    const mg_scn_lane *L = r->lane;
+    if (!L)
+        return;
+    const mg_scenario_conn *ce = lane_entry(r, L);
+    int k = snprintf(out, n, "%s%s", L->tag, L->tag[0] && ce ? ": " : "");
+    if (!ce || k < 0 || (size_t)k >= n)
+        return;
+    if (L->awaiting)
+        snprintf(out + k, n - (size_t)k, "connections[%zu] (waiting for the connection)", L->entries[L->ci]);
+    else if (L->si < ce->nsteps)
+        snprintf(out + k, n - (size_t)k, "connections[%zu].steps[%zu] (%s)", L->entries[L->ci], L->si,
+                 mg_step_kind_name(ce->steps[L->si].kind));
+}
+
+static const mg_step *cur_step(const mg_scenario_run *r)
+{
+    const mg_scenario_conn *ce = lane_entry(r, r->lane);
+    if (r->lane->awaiting || !ce || r->lane->si >= ce->nsteps)
+        return NULL;
+    return &ce->steps[r->lane->si];
+}
+
+static int lane_index(const mg_scenario_run *r) { return (int)(r->lane - r->lanes); }
+
+/* The first connection of the lane being played that its script has not taken. */
 mg_scn_conn *mg_scn_first_pending(mg_scenario_run *r)
 {
     for (size_t i = 0; i < r->nconns; i++)
-        if (r->conns[i]->pending && !r->conns[i]->gone)
+        if (r->conns[i]->pending && !r->conns[i]->gone && r->conns[i]->lane == lane_index(r))
             return r->conns[i];
     return NULL;
 }
 
-/* Any connection the script did not take, arrived since `since` or still open. */
+/* Any connection of the lane being played that its script did not take,
+ * arrived since `since` or still open. */
 mg_scn_conn *mg_scn_unexpected_conn(mg_scenario_run *r, uint64_t since)
 {
-    for (size_t i = 0; i < r->nconns; i++)
-        if (r->conns[i]->pending && (!r->conns[i]->gone || r->conns[i]->arrived >= since))
+    for (size_t i = 0; i < r->nconns; i++) {
+        const mg_scn_conn *sc = r->conns[i];
+        if (sc->pending && sc->lane == lane_index(r) && (!sc->gone || sc->arrived >= since))
             return r->conns[i];
+    }
     return NULL;
 }
 
@@ -69,8 +93,22 @@ mg_scn_conn *mg_scn_unexpected_conn(mg_scenario_run *r, uint64_t since)
 int mg_scn_take_conn(mg_scenario_run *r, mg_scn_conn *sc, int accept, uint64_t now)
 {
     sc->pending = 0;
-    r->cur = sc;
+    r->lane->cur = sc;
+    if (mg_scn_sharded(r)) /* checked and opened when it arrived */
+        return RUN_DONE;
     mg_transcript_add(&r->tr, now, sc->num, "..", "client connected: GET /?%s", sc->query);
+    if (mg_scn_check_upgrade(r, sc, now) != RUN_DONE)
+        return RUN_FAIL;
+    if (accept && sc->c) {
+        mg_conn_accept(sc->c);
+        sc->opened = 1;
+    }
+    return RUN_DONE;
+}
+
+/* What the scenario asks of every upgrade: compression, version, encoding. */
+int mg_scn_check_upgrade(mg_scenario_run *r, const mg_scn_conn *sc, uint64_t now)
+{
     if (r->sc->compress) {
         const char *want = r->sc->compress;
         int ok = (sc->up.compress == MG_COMPRESS_ZLIB && !strcmp(want, "zlib-stream")) ||
@@ -86,10 +124,6 @@ int mg_scn_take_conn(mg_scenario_run *r, mg_scn_conn *sc, int accept, uint64_t n
     if (r->sc->encoding ? strcmp(enc, r->sc->encoding) != 0 : strcmp(enc, "json") != 0 && strcmp(enc, "etf") != 0)
         return mg_scn_failf(r, now, "encoding=%s, want %s (PROTOCOL.md 1; client_args tell the client)", enc,
                             r->sc->encoding ? r->sc->encoding : "json or etf");
-    if (accept && sc->c) {
-        mg_conn_accept(sc->c);
-        sc->opened = 1;
-    }
     return RUN_DONE;
 }
 
@@ -109,11 +143,11 @@ int mg_scn_wait_until(mg_scenario_run *r, uint64_t deadline)
 
 int mg_scn_need_cur(mg_scenario_run *r, uint64_t now)
 {
-    if (!r->cur)
+    if (!r->lane->cur)
         return mg_scn_failf(r, now, "no connection");
-    if (r->cur->gone || r->cur->close_code)
+    if (r->lane->cur->gone || r->lane->cur->close_code)
         return mg_scn_failf(r, now, "the client closed the connection (close code %d%s) before this step",
-                     r->cur->close_code, r->cur->close_code ? "" : ": TCP dropped");
+                     r->lane->cur->close_code, r->lane->cur->close_code ? "" : ": TCP dropped");
     return RUN_DONE;
 }
 
@@ -121,35 +155,36 @@ int mg_scn_need_cur(mg_scenario_run *r, uint64_t now)
  * has to refuse (e.g. payload compression with zlib-stream). */
 static int run_absent(mg_scenario_run *r, const mg_scenario_conn *ce, uint64_t now)
 {
-    if (r->phase == 0) {
-        mg_transcript_add(&r->tr, now, 0, "??", "expect NO connection for %u ms (the client must refuse its arguments)",
-                          ce->absent_ms);
-        r->phase = 1;
+    if (r->lane->phase == 0) {
+        mg_transcript_add(&r->tr, now, 0, "??", "expect %s%sNO connection for %u ms (the client must refuse its "
+                          "arguments)", mg_scn_shard_tag(r), mg_scn_sharded(r) ? ": " : "", ce->absent_ms);
+        r->lane->phase = 1;
     }
     mg_scn_conn *n = mg_scn_first_pending(r);
     if (n)
         return mg_scn_failf(r, now, "the client connected (GET /?%s) but must refuse what its arguments ask for",
                             n->query);
-    if (now >= r->step_start + ce->absent_ms)
+    if (now >= r->lane->step_start + ce->absent_ms)
         return RUN_DONE;
-    return mg_scn_wait_until(r, r->step_start + ce->absent_ms);
+    return mg_scn_wait_until(r, r->lane->step_start + ce->absent_ms);
 }
 
 static int run_await(mg_scenario_run *r, uint64_t now)
 {
-    const mg_scenario_conn *ce = &r->sc->conns[r->ci];
+    const mg_scenario_conn *ce = lane_entry(r, r->lane);
     if (ce->absent_ms)
         return run_absent(r, ce, now);
-    if (r->phase == 0) {
-        mg_transcript_add(&r->tr, now, 0, "??", "expect connection %zu within %u ms%s", r->ci + 1, ce->within_ms,
+    if (r->lane->phase == 0) {
+        mg_transcript_add(&r->tr, now, 0, "??", "expect %s%sconnection %zu within %u ms%s", mg_scn_shard_tag(r),
+                          mg_scn_sharded(r) ? ": its " : "", r->lane->ci + 1, ce->within_ms,
                           ce->min_delay_ms ? " (not sooner than the minimum delay)" : "");
         if (ce->min_delay_ms)
             mg_transcript_add(&r->tr, now, 0, "??", "minimum delay %u ms", ce->min_delay_ms);
-        r->phase = 1;
+        r->lane->phase = 1;
     }
     mg_scn_conn *n = mg_scn_first_pending(r);
     if (n) {
-        uint64_t waited = n->arrived > r->step_start ? n->arrived - r->step_start : 0;
+        uint64_t waited = n->arrived > r->lane->step_start ? n->arrived - r->lane->step_start : 0;
         if (waited < ce->min_delay_ms)
             return mg_scn_failf(r, now, "the client reconnected after %llu ms, want at least %u ms (backoff, PROTOCOL.md 3.10)",
                          (unsigned long long)waited, ce->min_delay_ms);
@@ -157,13 +192,13 @@ static int run_await(mg_scenario_run *r, uint64_t now)
         if (mg_scn_take_conn(r, n, !reject_first, now) != RUN_DONE)
             return RUN_FAIL;
         mg_transcript_add(&r->tr, now, n->num, "..", "connection %zu arrived %llu ms after the previous step",
-                          r->ci + 1, (unsigned long long)waited);
+                          r->lane->ci + 1, (unsigned long long)waited);
         return RUN_DONE;
     }
-    if (now >= r->step_start + ce->within_ms)
+    if (now >= r->lane->step_start + ce->within_ms)
         return mg_scn_failf(r, now, "the client did not connect within %u ms", ce->within_ms);
     int g = mg_scn_client_gone_fail(r, now, "a connection");
-    return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + ce->within_ms) : g;
+    return g == RUN_WAIT ? mg_scn_wait_until(r, r->lane->step_start + ce->within_ms) : g;
 }
 
 /* Delayed heartbeat ACKs (ack_mode delay_ms) that are due. */
@@ -186,11 +221,13 @@ static void send_due_acks(mg_scenario_run *r, uint64_t now)
 
 static void answer_heartbeat(mg_scenario_run *r, mg_scn_conn *sc, uint64_t now)
 {
-    if (!r->ack_auto) {
+    /* ack_mode belongs to a lane; a connection no lane has taken yet is ACKed */
+    const mg_scn_lane *L = sc->lane >= 0 ? &r->lanes[sc->lane] : NULL;
+    if (L && !L->ack_auto) {
         mg_transcript_add(&r->tr, now, sc->num, "..", "(heartbeat ACK withheld)");
         return;
     }
-    if (!r->ack_delay_ms) {
+    if (!L || !L->ack_delay_ms) {
         mg_scn_send_str(r, sc, "{\"op\":11,\"d\":null,\"s\":null,\"t\":null}", now);
         return;
     }
@@ -204,12 +241,12 @@ static void answer_heartbeat(mg_scenario_run *r, mg_scn_conn *sc, uint64_t now)
         r->acks = n;
         r->capacks = ncap;
     }
-    r->acks[r->nacks++] = (struct mg_pending_ack){sc, now + r->ack_delay_ms};
+    r->acks[r->nacks++] = (struct mg_pending_ack){sc, now + L->ack_delay_ms};
     mg_server_wake_at(r->srv, r->acks[0].due);
 }
 
-/* Limits that hold across connections: IDENTIFYs spaced out. */
-static void note_identify(mg_scenario_run *r, uint64_t now)
+/* limits.identify_interval_ms: IDENTIFYs on any connections spaced out. */
+static void check_identify_interval(mg_scenario_run *r, uint64_t now)
 {
     uint32_t gap = r->sc->identify_interval_ms;
     if (gap && r->last_identify_at && now - r->last_identify_at < gap)
@@ -219,45 +256,75 @@ static void note_identify(mg_scenario_run *r, uint64_t now)
     r->last_identify_at = now;
 }
 
-static void advance(mg_scenario_run *r, uint64_t now)
+/* Plays the lane r->lane as far as it goes now. Returns whether it moved. */
+static int advance_lane(mg_scenario_run *r, uint64_t now)
 {
-    send_due_acks(r, now);
-    if (!r->done)
-        mg_scn_check_downgrade(r, now);
-    while (!r->done) {
-        if (now > r->t0 + r->sc->timeout_ms) {
-            mg_scn_failf(r, now, "scenario timeout (%u ms) reached", r->sc->timeout_ms);
-            return;
-        }
+    mg_scn_lane *L = r->lane;
+    int moved = 0;
+    while (!r->done && !L->done) {
         int rc;
-        if (r->awaiting) {
+        if (L->awaiting && !lane_entry(r, L)) {
+            rc = RUN_DONE; /* a lane without entries: nothing to play */
+        } else if (L->awaiting) {
             rc = run_await(r, now);
         } else {
             const mg_step *st = cur_step(r);
             rc = st ? mg_scn_run_step(r, st, now) : RUN_DONE;
         }
         if (rc != RUN_DONE)
-            return;
+            return moved;
+        moved = 1;
         /* next step */
-        r->phase = 0;
-        r->counter = 0;
-        r->step_start = now;
-        if (r->awaiting) {
-            r->awaiting = 0;
-            r->si = 0;
-        } else {
-            r->si++;
+        L->phase = 0;
+        L->counter = 0;
+        L->step_start = now;
+        if (L->awaiting && lane_entry(r, L)) {
+            L->awaiting = 0;
+            L->si = 0;
+        } else if (!L->awaiting) {
+            L->si++;
         }
-        while (!r->awaiting && r->si >= r->sc->conns[r->ci].nsteps) {
-            r->ci++;
-            if (r->ci >= r->sc->nconns) {
-                r->done = 1;
-                mg_transcript_add(&r->tr, now, 0, "..", "scenario complete: every expectation held");
-                return;
-            }
-            r->awaiting = 1;
+        while (!L->awaiting && L->si >= lane_entry(r, L)->nsteps) {
+            L->ci++;
+            L->awaiting = 1;
+        }
+        if (!lane_entry(r, L)) {
+            L->done = 1;
+            if (mg_scn_sharded(r))
+                mg_transcript_add(&r->tr, now, 0, "..", "shard %d: its script is complete", L->shard);
         }
     }
+    return moved;
+}
+
+static void advance(mg_scenario_run *r, uint64_t now)
+{
+    send_due_acks(r, now);
+    if (!r->done)
+        mg_scn_check_downgrade(r, now);
+    int moved = 1, all_done = 0;
+    while (!r->done && moved) {
+        if (now > r->t0 + r->sc->timeout_ms) {
+            r->lane = NULL;
+            mg_scn_failf(r, now, "scenario timeout (%u ms) reached", r->sc->timeout_ms);
+            break;
+        }
+        moved = 0;
+        all_done = 1;
+        for (size_t i = 0; i < r->nlanes && !r->done; i++) {
+            r->lane = &r->lanes[i];
+            moved |= advance_lane(r, now);
+            all_done &= r->lane->done;
+        }
+        if (!r->done && !all_done)
+            mg_scn_restart_barrier(r, now);
+    }
+    if (!r->done && all_done && mg_scn_complete(r, now) == RUN_DONE) {
+        r->done = 1;
+        mg_transcript_add(&r->tr, now, 0, "..", "scenario complete: every expectation held");
+    }
+    /* Messages from the callbacks name the single lane's position. */
+    r->lane = r->nlanes == 1 ? &r->lanes[0] : NULL;
 }
 
 static mg_scn_conn *conn_of(mg_conn *c) { return c->app_data; }
@@ -294,11 +361,14 @@ static int sr_on_upgrade(void *app, mg_conn *c, const mg_http_request *req, cons
     sc->num = (int)r->nconns + 1;
     sc->arrived = now;
     sc->pending = 1;
+    sc->lane = mg_scn_sharded(r) ? -1 : 0;
     sc->up = *up;
     snprintf(sc->query, sizeof sc->query, "%s", c->query);
     c->app_data = sc;
     r->conns[r->nconns++] = sc;
     r->arrivals[r->narrivals++] = now;
+    if (mg_scn_sharded(r))
+        mg_scn_open_sharded(r, sc, now);
     if (r->sc->max_connections) {
         size_t inwin = 0;
         for (size_t i = 0; i < r->narrivals; i++)
@@ -349,6 +419,8 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
     uint64_t now = mg_now_ms();
     if (!sc)
         return;
+    if (sc->lane >= 0)
+        r->lane = &r->lanes[sc->lane]; /* a mismatch names its lane's position */
     mg_transcript_payload(&r->tr, now, sc->num, "<-", c->etf && opcode == MG_WS_BINARY ? "(etf) "
                                                      : opcode == MG_WS_BINARY            ? "(binary) "
                                                                                          : NULL,
@@ -402,8 +474,16 @@ static void sr_on_message(void *app, mg_conn *c, int opcode, const uint8_t *data
             mg_scn_failf(r, now, "the client sent IDENTIFY again on an authenticated connection (Discord closes 4005)");
             return;
         }
-        if (o == 2)
-            note_identify(r, now);
+        if (mg_scn_sharded(r) && (o == 2 || o == 6)) {
+            if (mg_scn_route(r, sc, o, j, now) != RUN_DONE) {
+                cJSON_Delete(j);
+                advance(r, now);
+                return;
+            }
+        } else if (o == 2) {
+            check_identify_interval(r, now);
+            mg_start_spend(&r->starts, 0, sc->num, now); /* what /gateway/bot reports */
+        }
         if (sc->nrx == sc->caprx) {
             size_t ncap = sc->caprx ? sc->caprx * 2 : 8;
             struct rx *nr = realloc(sc->rx, ncap * sizeof *nr);
@@ -479,7 +559,7 @@ static void sr_on_tick(void *app, uint64_t now)
 }
 
 const mg_app_ops mg_scenario_run_ops = {
-    sr_on_upgrade, sr_on_open, sr_on_message, sr_on_pong, sr_on_peer_close, sr_on_closed, sr_on_tick,
+    sr_on_upgrade, sr_on_open, sr_on_message, sr_on_pong, sr_on_peer_close, sr_on_closed, sr_on_tick, mg_scn_gateway_bot,
 };
 
 int mg_scenario_run_init(mg_scenario_run *r, mg_server *srv, const mg_scenario *sc, const char *token,
@@ -490,10 +570,6 @@ int mg_scenario_run_init(mg_scenario_run *r, mg_server *srv, const mg_scenario *
     r->sc = sc;
     r->token = token;
     r->t0 = t0;
-    r->step_start = t0;
-    r->awaiting = 1;
-    r->ack_auto = 1;
-    r->last_sent_seq = -1;
     mg_scn_urls_init(r);
     mg_scn_stream_pools_build(r);
     mg_session_store_init(&r->store, 100000, UINT64_MAX);
@@ -501,6 +577,14 @@ int mg_scenario_run_init(mg_scenario_run *r, mg_server *srv, const mg_scenario *
     mg_transcript_add(&r->tr, t0, 0, "..", "scenario \"%s\" (%s)", sc->name, sc->path ? sc->path : "");
     mg_transcript_add(&r->tr, t0, 0, "..", "rule: %s", sc->rule);
     mg_transcript_add(&r->tr, t0, 0, "..", "marks: -> sent to the client, <- received, ?? expected, !! mismatch");
+    if (mg_scn_lanes_init(r) != 0)
+        return -1;
+    if (mg_scn_sharded(r))
+        mg_transcript_add(&r->tr, t0, 0, "..", "%d shards (GET /gateway/bot says %d), max_concurrency %d, one "
+                          "IDENTIFY per bucket per %u ms, %u of %u session starts left", sc->shards.count,
+                          sc->shards.gateway_bot_shards, sc->shards.max_concurrency, sc->shards.identify_window_ms,
+                          sc->shards.remaining, sc->shards.total);
+    r->lane = r->nlanes == 1 ? &r->lanes[0] : NULL;
     return 0;
 }
 
@@ -523,7 +607,7 @@ void mg_scenario_run_free(mg_scenario_run *r)
     mg_scn_stream_pools_free(r);
     mg_scn_urls_free(r);
     free(r->arrivals);
-    free(r->seq_times);
+    mg_scn_lanes_free(r);
     mg_session_store_free(&r->store);
     mg_transcript_free(&r->tr);
     memset(r, 0, sizeof *r);
@@ -536,6 +620,21 @@ void mg_scenario_run_client_exited(mg_scenario_run *r, int status, uint64_t now)
     r->client_exit_at = now;
     mg_transcript_add(&r->tr, now, 0, "..", "client process exited (status %d)", status);
     mg_server_wake_at(r->srv, now + 1000);
+    advance(r, now);
+}
+
+void mg_scenario_run_restarted(mg_scenario_run *r, int ok, int status, uint64_t now)
+{
+    r->restart_wanted = 0;
+    r->lane = NULL;
+    if (!ok) {
+        mg_scn_failf(r, now, "the client did not exit within %u ms of SIGTERM (a restart expects it to save its "
+                     "sessions and exit)", r->restart_grace_ms);
+        return;
+    }
+    r->restarts++;
+    r->client_exited = 0;
+    mg_transcript_add(&r->tr, now, 0, "..", "client exited (status %d) and was started again", status);
     advance(r, now);
 }
 

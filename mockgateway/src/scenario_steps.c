@@ -12,17 +12,17 @@
 
 static int step_handshake(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    mg_scn_conn *sc = r->cur;
-    if (r->phase == 0) {
+    mg_scn_conn *sc = r->lane->cur;
+    if (r->lane->phase == 0) {
         if (mg_scn_need_cur(r, now) != RUN_DONE)
             return RUN_FAIL;
-        if (st->send_hello)
+        if (st->send_hello && !sc->hello_sent)
             mg_scn_send_hello(r, sc, 0, now);
         const char *what = st->expect == MG_HS_IDENTIFY ? "IDENTIFY (op 2)"
                            : st->expect == MG_HS_RESUME ? "RESUME (op 6)"
                                                         : "IDENTIFY or RESUME";
         mg_transcript_add(&r->tr, now, sc->num, "??", "expect %s within %u ms", what, st->within_ms);
-        r->phase = 1;
+        r->lane->phase = 1;
     }
     uint64_t at = 0;
     int other = 0;
@@ -58,31 +58,31 @@ static int step_handshake(mg_scenario_run *r, const mg_step *st, uint64_t now)
         return mg_scn_failf(r, now, "the client %s instead of sending %s",
                      sc->close_code ? "closed the connection" : "dropped the TCP connection",
                      want == 6 ? "RESUME" : "IDENTIFY");
-    if (now >= r->step_start + st->within_ms)
+    if (now >= r->lane->step_start + st->within_ms)
         return mg_scn_failf(r, now, "no %s within %u ms after HELLO", want == 6 && st->expect == MG_HS_RESUME ? "RESUME" : "IDENTIFY",
                      st->within_ms);
     int g = mg_scn_client_gone_fail(r, now, "the handshake");
-    return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + st->within_ms) : g;
+    return g == RUN_WAIT ? mg_scn_wait_until(r, r->lane->step_start + st->within_ms) : g;
 }
 
 /* HELLO, count times interval_ms apart. A client that closes meanwhile
  * ends the step early: a following expect_close judges the close. */
 static int step_hello(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    if (r->counter == 0 && mg_scn_need_cur(r, now) != RUN_DONE)
+    if (r->lane->counter == 0 && mg_scn_need_cur(r, now) != RUN_DONE)
         return RUN_FAIL;
-    mg_scn_conn *sc = r->cur;
-    while (r->counter < st->count) {
+    mg_scn_conn *sc = r->lane->cur;
+    while (r->lane->counter < st->count) {
         if (sc->gone || sc->close_code) {
             mg_transcript_add(&r->tr, now, sc->num, "..", "client closed after %ld of %d HELLOs",
-                              r->counter, st->count);
+                              r->lane->counter, st->count);
             return RUN_DONE;
         }
-        if (r->counter > 0 && now < r->phase_at + st->interval_ms)
-            return mg_scn_wait_until(r, r->phase_at + st->interval_ms);
+        if (r->lane->counter > 0 && now < r->lane->phase_at + st->interval_ms)
+            return mg_scn_wait_until(r, r->lane->phase_at + st->interval_ms);
         mg_scn_send_hello(r, sc, st->interval, now);
-        r->counter++;
-        r->phase_at = now;
+        r->lane->counter++;
+        r->lane->phase_at = now;
     }
     return RUN_DONE;
 }
@@ -91,7 +91,7 @@ static int step_send(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
     if (mg_scn_need_cur(r, now) != RUN_DONE)
         return RUN_FAIL;
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     if (st->payload) {
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(st->payload, "op");
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(st->payload, "s");
@@ -116,19 +116,19 @@ static int step_send(mg_scenario_run *r, const mg_step *st, uint64_t now)
     char tmp[64];
     while (*p) {
         if (!strncmp(p, "{{seq}}", 7)) {
-            snprintf(tmp, sizeof tmp, r->last_sent_seq >= 0 ? "%ld" : "null", r->last_sent_seq);
+            snprintf(tmp, sizeof tmp, r->lane->last_sent_seq >= 0 ? "%ld" : "null", r->lane->last_sent_seq);
             mg_buf_append_str(&out, tmp);
             p += 7;
         } else if (!strncmp(p, "{{next_seq}}", 12)) {
-            if (!r->sess)
+            if (!r->lane->sess)
                 mg_scn_new_session(r);
-            snprintf(tmp, sizeof tmp, "%ld", r->sess ? ++r->sess->seq : 0L);
-            r->last_sent_seq = r->sess ? r->sess->seq : -1;
+            snprintf(tmp, sizeof tmp, "%ld", r->lane->sess ? ++r->lane->sess->seq : 0L);
+            r->lane->last_sent_seq = r->lane->sess ? r->lane->sess->seq : -1;
             mg_buf_append_str(&out, tmp);
-            mg_scn_note_seq_sent(r, r->last_sent_seq, now);
+            mg_scn_note_seq_sent(r, r->lane->last_sent_seq, now);
             p += 12;
         } else if (!strncmp(p, "{{session_id}}", 14)) {
-            mg_buf_append_str(&out, r->sess ? r->sess->id : "");
+            mg_buf_append_str(&out, r->lane->sess ? r->lane->sess->id : "");
             p += 14;
         } else if (!strncmp(p, "{{resume_url}}", 14)) {
             mg_buf_append_str(&out, r->srv->ws_url);
@@ -150,15 +150,15 @@ static int step_dispatch(mg_scenario_run *r, const mg_step *st, uint64_t now)
     char *dj = cJSON_PrintUnformatted(st->d);
     if (!dj)
         return mg_scn_failf(r, now, "out of memory");
-    while (r->counter < st->count) {
-        if (st->interval_ms && r->counter > 0 && now < r->phase_at + st->interval_ms) {
+    while (r->lane->counter < st->count) {
+        if (st->interval_ms && r->lane->counter > 0 && now < r->lane->phase_at + st->interval_ms) {
             cJSON_free(dj);
-            return mg_scn_wait_until(r, r->phase_at + st->interval_ms);
+            return mg_scn_wait_until(r, r->lane->phase_at + st->interval_ms);
         }
-        mg_scn_send_dispatch(r, r->cur, st->t, dj, st->withhold, st, now);
-        r->counter++;
-        r->phase_at = now;
-        if (r->cur->gone)
+        mg_scn_send_dispatch(r, r->lane->cur, st->t, dj, st->withhold, st, now);
+        r->lane->counter++;
+        r->lane->phase_at = now;
+        if (r->lane->cur->gone)
             break;
     }
     cJSON_free(dj);
@@ -167,19 +167,19 @@ static int step_dispatch(mg_scenario_run *r, const mg_step *st, uint64_t now)
 
 static int step_expect(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     if (!sc)
         return mg_scn_failf(r, now, "no connection");
-    if (r->phase == 0) {
+    if (r->lane->phase == 0) {
         mg_transcript_add(&r->tr, now, sc->num, "??", "expect op %d within %u ms", st->op, st->within_ms);
-        r->phase = 1;
-        r->mark = sc->heartbeats;
+        r->lane->phase = 1;
+        r->lane->mark = sc->heartbeats;
     }
     cJSON *p = NULL;
     if (st->op == 1) {
-        if (sc->heartbeats > r->mark)
+        if (sc->heartbeats > r->lane->mark)
             p = cJSON_Duplicate(sc->last_hb_d ? sc->last_hb_d : NULL, 1);
-        if (sc->heartbeats > r->mark && !p) {
+        if (sc->heartbeats > r->lane->mark && !p) {
             p = cJSON_CreateObject();
             cJSON_AddNumberToObject(p, "op", 1);
             cJSON_AddNullToObject(p, "d");
@@ -205,25 +205,25 @@ static int step_expect(mg_scenario_run *r, const mg_step *st, uint64_t now)
     if (sc->gone || sc->close_code)
         return mg_scn_failf(r, now, "the client closed the connection (code %d) while op %d was expected", sc->close_code,
                      st->op);
-    if (now >= r->step_start + st->within_ms)
+    if (now >= r->lane->step_start + st->within_ms)
         return mg_scn_failf(r, now, "no op %d from the client within %u ms", st->op, st->within_ms);
     int g = mg_scn_client_gone_fail(r, now, "a payload");
-    return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + st->within_ms) : g;
+    return g == RUN_WAIT ? mg_scn_wait_until(r, r->lane->step_start + st->within_ms) : g;
 }
 
 static int step_expect_heartbeat(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     uint32_t within = st->within_ms ? st->within_ms : r->sc->heartbeat_interval * 2 + 2000;
     if (!sc)
         return mg_scn_failf(r, now, "no connection");
-    if (r->phase == 0) {
+    if (r->lane->phase == 0) {
         mg_transcript_add(&r->tr, now, sc->num, "??", "expect a heartbeat (op 1) within %u ms%s", within,
                           st->check_seq ? ", d = last s sent" : "");
-        r->phase = 1;
-        r->mark = sc->heartbeats;
+        r->lane->phase = 1;
+        r->lane->mark = sc->heartbeats;
     }
-    if (sc->heartbeats > r->mark) {
+    if (sc->heartbeats > r->lane->mark) {
         if (st->check_seq) {
             const cJSON *d = sc->last_hb_d;
             /* The heartbeat may have left the client before it read the
@@ -232,14 +232,14 @@ static int step_expect_heartbeat(mg_scenario_run *r, const mg_step *st, uint64_t
             long floor_seq = mg_scn_seq_sent_before(r, sc->last_hb_at >= st->ms ? sc->last_hb_at - st->ms : 0);
             int ok;
             if (cJSON_IsNumber(d))
-                ok = d->valuedouble >= (double)floor_seq && d->valuedouble <= (double)r->last_sent_seq &&
+                ok = d->valuedouble >= (double)floor_seq && d->valuedouble <= (double)r->lane->last_sent_seq &&
                      d->valuedouble == floor(d->valuedouble);
             else
                 ok = (!d || cJSON_IsNull(d)) && floor_seq < 0;
             if (!ok) {
                 char *s = mg_scn_show(d);
                 char want[32];
-                snprintf(want, sizeof want, r->last_sent_seq < 0 ? "null" : "%ld", r->last_sent_seq);
+                snprintf(want, sizeof want, r->lane->last_sent_seq < 0 ? "null" : "%ld", r->lane->last_sent_seq);
                 mg_scn_failf(r, now, "heartbeat d: expected %s (the last s received), got %s (PROTOCOL.md 2, op 1)", want, s);
                 free(s);
                 return RUN_FAIL;
@@ -250,10 +250,10 @@ static int step_expect_heartbeat(mg_scenario_run *r, const mg_step *st, uint64_t
     if (sc->gone || sc->close_code)
         return mg_scn_failf(r, now, "the client closed the connection (code %d) while a heartbeat was expected",
                      sc->close_code);
-    if (now >= r->step_start + within)
+    if (now >= r->lane->step_start + within)
         return mg_scn_failf(r, now, "no heartbeat within %u ms", within);
     int g = mg_scn_client_gone_fail(r, now, "a heartbeat");
-    return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + within) : g;
+    return g == RUN_WAIT ? mg_scn_wait_until(r, r->lane->step_start + within) : g;
 }
 
 /* expect_identify / expect_resume: the payload may come on this connection
@@ -261,13 +261,13 @@ static int step_expect_heartbeat(mg_scenario_run *r, const mg_step *st, uint64_t
 static int step_expect_session(mg_scenario_run *r, const mg_step *st, int want, uint64_t now)
 {
     const char *what = want == 2 ? "IDENTIFY" : "RESUME";
-    if (r->phase == 0) {
-        mg_transcript_add(&r->tr, now, r->cur ? r->cur->num : 0, "??",
+    if (r->lane->phase == 0) {
+        mg_transcript_add(&r->tr, now, r->lane->cur ? r->lane->cur->num : 0, "??",
                           "expect %s no sooner than %u ms and within %u ms%s", what, st->min_delay_ms, st->within_ms,
                           st->allow_reconnect ? " (same or new connection)" : "");
-        r->phase = 1;
+        r->lane->phase = 1;
     }
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     if (sc && (sc->gone || sc->close_code) && st->allow_reconnect) {
         mg_scn_conn *n = mg_scn_first_pending(r);
         if (n && want == 6 && (sc->close_code == 1000 || sc->close_code == 1001))
@@ -276,7 +276,8 @@ static int step_expect_session(mg_scenario_run *r, const mg_step *st, int want, 
         if (n) {
             if (mg_scn_take_conn(r, n, 1, now) != RUN_DONE)
                 return RUN_FAIL;
-            mg_scn_send_hello(r, n, 0, now);
+            if (!n->hello_sent)
+                mg_scn_send_hello(r, n, 0, now);
             sc = n;
         }
     }
@@ -290,7 +291,7 @@ static int step_expect_session(mg_scenario_run *r, const mg_step *st, int want, 
                          want == 2 ? "RESUME" : "IDENTIFY", want == 2 ? "8" : "4");
         }
         if (p) {
-            uint64_t waited = at - r->step_start;
+            uint64_t waited = at - r->lane->step_start;
             if (waited < st->min_delay_ms) {
                 cJSON_Delete(p);
                 return mg_scn_failf(r, now, "the client sent %s %llu ms after the previous step, want at least %u ms "
@@ -320,23 +321,23 @@ static int step_expect_session(mg_scenario_run *r, const mg_step *st, int want, 
     }
     if (sc && (sc->gone || sc->close_code) && !st->allow_reconnect)
         return mg_scn_failf(r, now, "the client closed the connection (code %d) instead of sending %s", sc->close_code, what);
-    if (now >= r->step_start + st->within_ms)
+    if (now >= r->lane->step_start + st->within_ms)
         return mg_scn_failf(r, now, "no %s within %u ms", what, st->within_ms);
     int g = mg_scn_client_gone_fail(r, now, what);
-    return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + st->within_ms) : g;
+    return g == RUN_WAIT ? mg_scn_wait_until(r, r->lane->step_start + st->within_ms) : g;
 }
 
 static int step_expect_close(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     char codes[128];
     mg_scn_describe_codes(st, codes, sizeof codes);
     if (!sc)
         return mg_scn_failf(r, now, "no connection");
-    if (r->phase == 0) {
+    if (r->lane->phase == 0) {
         mg_transcript_add(&r->tr, now, sc->num, "??", "expect the client to close with %s within %u ms%s", codes,
                           st->within_ms, st->allow_drop ? " (a TCP drop also counts)" : "");
-        r->phase = 1;
+        r->lane->phase = 1;
     }
     if (sc->close_code) {
         if (!mg_scn_code_matches(st, sc->close_code))
@@ -348,58 +349,76 @@ static int step_expect_close(mg_scenario_run *r, const mg_step *st, uint64_t now
             return mg_scn_failf(r, now, "the client dropped TCP without a close frame, expected a close with %s", codes);
         return RUN_DONE;
     }
-    if (now >= r->step_start + st->within_ms)
+    if (now >= r->lane->step_start + st->within_ms)
         return mg_scn_failf(r, now, "the client did not close within %u ms (expected %s)", st->within_ms, codes);
     int g = mg_scn_client_gone_fail(r, now, "a close");
-    return g == RUN_WAIT ? mg_scn_wait_until(r, r->step_start + st->within_ms) : g;
+    return g == RUN_WAIT ? mg_scn_wait_until(r, r->lane->step_start + st->within_ms) : g;
 }
 
 static int step_ping(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     size_t pl = strlen(st->ping);
-    if (r->phase == 0) {
+    if (r->lane->phase == 0) {
         if (mg_scn_need_cur(r, now) != RUN_DONE)
             return RUN_FAIL;
-        r->mark = sc->pongs;
+        r->lane->mark = sc->pongs;
         mg_transcript_add(&r->tr, now, sc->num, "->", "PING \"%s\"", st->ping);
         mg_conn_send_ping(sc->c, (const uint8_t *)st->ping, pl);
-        r->phase = 1;
+        r->lane->phase = 1;
         if (st->within_ms == 0)
             return RUN_DONE;
         mg_transcript_add(&r->tr, now, sc->num, "??", "expect PONG with the same payload within %u ms", st->within_ms);
     }
-    if (sc->pongs > r->mark) {
+    if (sc->pongs > r->lane->mark) {
         if (sc->last_pong_len != pl || memcmp(sc->last_pong, st->ping, pl) != 0)
             return mg_scn_failf(r, now, "PONG payload differs from the PING's (RFC 6455 5.5.3)");
         return RUN_DONE;
     }
     if (sc->gone || sc->close_code)
         return mg_scn_failf(r, now, "the client closed the connection while a PONG was expected");
-    if (now >= r->step_start + st->within_ms)
+    if (now >= r->lane->step_start + st->within_ms)
         return mg_scn_failf(r, now, "no PONG within %u ms", st->within_ms);
-    return mg_scn_wait_until(r, r->step_start + st->within_ms);
+    return mg_scn_wait_until(r, r->lane->step_start + st->within_ms);
 }
 
 static int step_no_reconnect(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    if (r->phase == 0) {
+    if (r->lane->phase == 0) {
         mg_transcript_add(&r->tr, now, 0, "??", "expect NO new connection for %u ms", st->ms);
-        r->phase = 1;
+        r->lane->phase = 1;
     }
-    mg_scn_conn *n = mg_scn_unexpected_conn(r, r->step_start);
+    mg_scn_conn *n = mg_scn_unexpected_conn(r, r->lane->step_start);
     if (n)
         return mg_scn_failf(r, now, "the client reconnected (connection #%d, %llu ms after the previous step) but must "
                              "not (PROTOCOL.md 4: this close code is fatal)",
-                     n->num, (unsigned long long)(n->arrived > r->step_start ? n->arrived - r->step_start : 0));
-    if (now >= r->step_start + st->ms)
+                     n->num, (unsigned long long)(n->arrived > r->lane->step_start ? n->arrived - r->lane->step_start : 0));
+    if (now >= r->lane->step_start + st->ms)
         return RUN_DONE;
-    return mg_scn_wait_until(r, r->step_start + st->ms);
+    return mg_scn_wait_until(r, r->lane->step_start + st->ms);
+}
+
+/* restart: every lane waits here; when all do (or have finished), the
+ * runner stops the client and starts it again (mg_scn_restart_barrier). */
+static int step_restart(mg_scenario_run *r, const mg_step *st, uint64_t now)
+{
+    mg_scn_lane *L = r->lane;
+    if (L->phase == 0) {
+        L->restart_wait = r->restarts + 1;
+        L->restart_grace_ms = st->ms;
+        mg_transcript_add(&r->tr, now, L->cur ? L->cur->num : 0, "??", "%s%srestart the client (when every shard is "
+                          "here)", L->tag, L->tag[0] ? ": " : "");
+        L->phase = 1;
+    }
+    if (r->restarts < L->restart_wait)
+        return RUN_WAIT;
+    L->restart_wait = 0;
+    return RUN_DONE;
 }
 
 int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     int num = sc ? sc->num : 0;
     switch (st->kind) {
     case MG_STEP_HELLO:
@@ -427,11 +446,11 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
             return RUN_FAIL;
         mg_scn_send_str(r, sc, st->flag ? "{\"op\":9,\"d\":true,\"s\":null,\"t\":null}" : "{\"op\":9,\"d\":false,\"s\":null,\"t\":null}", now);
         sc->identified = 0; /* the client may IDENTIFY or RESUME again */
-        if (!st->flag && r->sess) {
-            mg_session_remove(&r->store, r->sess); /* d=false: the session is gone */
-            r->sess = NULL;
-            r->last_sent_seq = -1;
-            r->nseq_times = 0;
+        if (!st->flag && r->lane->sess) {
+            mg_session_remove(&r->store, r->lane->sess); /* d=false: the session is gone */
+            r->lane->sess = NULL;
+            r->lane->last_sent_seq = -1;
+            r->lane->nseq_times = 0;
         }
         return RUN_DONE;
     case MG_STEP_HEARTBEAT_REQUEST:
@@ -446,8 +465,8 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
         mg_scn_send_str(r, sc, "{\"op\":11,\"d\":null,\"s\":null,\"t\":null}", now);
         return RUN_DONE;
     case MG_STEP_ACK_MODE:
-        r->ack_auto = st->flag;
-        r->ack_delay_ms = st->ms;
+        r->lane->ack_auto = st->flag;
+        r->lane->ack_delay_ms = st->ms;
         mg_transcript_add(&r->tr, now, num, "..", "heartbeat ACKs: %s", !st->flag ? "withheld"
                                                                        : st->ms   ? "each after a delay"
                                                                                   : "automatic");
@@ -481,9 +500,9 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
         mg_conn_reject(sc->c, st->status, st->headers, st->body ? st->body : "");
         return RUN_DONE;
     case MG_STEP_SLEEP:
-        if (now >= r->step_start + st->ms)
+        if (now >= r->lane->step_start + st->ms)
             return RUN_DONE;
-        return mg_scn_wait_until(r, r->step_start + st->ms);
+        return mg_scn_wait_until(r, r->lane->step_start + st->ms);
     case MG_STEP_EXPECT:
         return step_expect(r, st, now);
     case MG_STEP_EXPECT_HEARTBEAT:
@@ -496,6 +515,8 @@ int mg_scn_run_step(mg_scenario_run *r, const mg_step *st, uint64_t now)
         return step_expect_close(r, st, now);
     case MG_STEP_EXPECT_NO_RECONNECT:
         return step_no_reconnect(r, st, now);
+    case MG_STEP_RESTART:
+        return step_restart(r, st, now);
     case MG_STEP__COUNT:
         break;
     }

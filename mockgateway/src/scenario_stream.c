@@ -241,7 +241,7 @@ static int start(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
     if (mg_scn_need_cur(r, now) != RUN_DONE)
         return RUN_FAIL;
-    if (!r->sess && mg_scn_new_session(r) != 0)
+    if (!r->lane->sess && mg_scn_new_session(r) != 0)
         return mg_scn_failf(r, now, "out of memory");
     struct mg_scn_stream *s = calloc(1, sizeof *s);
     if (!s)
@@ -253,19 +253,19 @@ static int start(mg_scenario_run *r, const mg_step *st, uint64_t now)
     if (!s->pool || !s->lens || !s->splices)
         return mg_scn_failf(r, now, "stream: cannot build the payloads (out of memory)");
     s->total = st->count;
-    s->first_seq = r->sess->seq + 1;
+    s->first_seq = r->lane->sess->seq + 1;
     s->crc = crc32(0, NULL, 0);
     char what[96];
     describe(s, st, what, sizeof what);
-    mg_transcript_add(&r->tr, now, r->cur->num, "->",
+    mg_transcript_add(&r->tr, now, r->lane->cur->num, "->",
                       "stream of %ld dispatches, s=%ld..%ld (%s), %d at a time%s; one line for all of them "
                       "follows, and the first:",
                       s->total, s->first_seq, s->first_seq + s->total - 1, what, st->batch,
-                      s->pool->zlib && mg_conn_can_splice(r->cur->c) ? ", zlib-stream messages spliced from parts"
+                      s->pool->zlib && mg_conn_can_splice(r->lane->cur->c) ? ", zlib-stream messages spliced from parts"
                                                                       : "");
     s->t0_ns = now_ns();
     s->cpu0 = cpu_seconds();
-    r->phase = 1;
+    r->lane->phase = 1;
     return RUN_DONE;
 }
 
@@ -276,14 +276,14 @@ static void report(mg_scenario_run *r, const mg_step *st, uint64_t now)
     double secs = (double)(now_ns() - s->t0_ns) / 1e9, cpu = cpu_seconds() - s->cpu0;
     long kept = s->sent < st->keep ? s->sent : st->keep;
     if (s->sent == s->total)
-        mg_transcript_add(&r->tr, now, r->cur->num, "->",
+        mg_transcript_add(&r->tr, now, r->lane->cur->num, "->",
                           "stream sent: %ld dispatches, s=%ld..%ld, %llu bytes of JSON (%llu on the wire), crc32 %08lx; "
                           "queued in %.3f s (%.0f per second, %.4f s CPU); the last %ld kept for replay",
                           s->sent, s->first_seq, s->first_seq + s->sent - 1, s->bytes, s->wire, (unsigned long)s->crc,
                           secs,
                           secs > 0 ? (double)s->sent / secs : 0.0, cpu, kept);
     else
-        mg_transcript_add(&r->tr, now, r->cur->num, "..",
+        mg_transcript_add(&r->tr, now, r->lane->cur->num, "..",
                           "stream cut short: the client left after %ld of %ld dispatches were queued (s=%ld..%ld, "
                           "%llu bytes of JSON, crc32 %08lx)",
                           s->sent, s->total, s->first_seq, s->first_seq + s->sent - 1, s->bytes,
@@ -296,7 +296,7 @@ static int send_batch(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
     struct mg_scn_stream *s = r->stream;
     const struct mg_scn_pool *pool = s->pool;
-    mg_conn *c = r->cur->c;
+    mg_conn *c = r->lane->cur->c;
     long n = s->total - s->sent < st->batch ? s->total - s->sent : st->batch;
     int splice = pool->zlib && mg_conn_can_splice(c);
     mg_buf_reset(&s->batch);
@@ -326,19 +326,19 @@ static int send_batch(mg_scenario_run *r, const mg_step *st, uint64_t now)
     }
     s->wire += mg_conn_backlog(c) - before;
     if (s->sent == 0)
-        mg_transcript_payload(&r->tr, now, r->cur->num, "->", NULL, (const char *)s->batch.data, s->lens[0]);
+        mg_transcript_payload(&r->tr, now, r->lane->cur->num, "->", NULL, (const char *)s->batch.data, s->lens[0]);
     /* The session numbers what was sent; the tail is kept for replay. */
     long keep_from = s->total - st->keep, unkept = keep_from - s->sent;
     unkept = unkept < 0 ? 0 : unkept > n ? n : unkept;
-    mg_session_skip(r->sess, unkept);
+    mg_session_skip(r->lane->sess, unkept);
     const char *p = (const char *)s->batch.data;
     for (long i = 0; i < n; p += s->lens[i], i++)
-        if (i >= unkept && mg_session_keep(r->sess, p, s->lens[i]) < 0)
+        if (i >= unkept && mg_session_keep(r->lane->sess, p, s->lens[i]) < 0)
             return -1;
     s->bytes += s->batch.len;
     s->sent += n;
-    r->last_sent_seq = s->first_seq + s->sent - 1;
-    mg_scn_note_seq_sent(r, r->last_sent_seq, now);
+    r->lane->last_sent_seq = s->first_seq + s->sent - 1;
+    mg_scn_note_seq_sent(r, r->lane->last_sent_seq, now);
     return 0;
 }
 
@@ -346,12 +346,12 @@ static int client_left(const mg_scn_conn *sc) { return sc->gone || sc->close_cod
 
 int mg_scn_step_stream(mg_scenario_run *r, const mg_step *st, uint64_t now)
 {
-    if (r->phase == 0 && start(r, st, now) != RUN_DONE)
+    if (r->lane->phase == 0 && start(r, st, now) != RUN_DONE)
         return RUN_FAIL;
     struct mg_scn_stream *s = r->stream;
     if (s->busy)
         return RUN_WAIT; /* called back from inside the flush below */
-    mg_scn_conn *sc = r->cur;
+    mg_scn_conn *sc = r->lane->cur;
     size_t queued = 0;
     for (;;) {
         while (s->sent < s->total && !client_left(sc) && mg_conn_backlog(sc->c) < STREAM_HIGH) {

@@ -56,37 +56,38 @@ void mg_scn_send_str(mg_scenario_run *r, mg_scn_conn *sc, const char *json, uint
 
 int mg_scn_new_session(mg_scenario_run *r)
 {
-    if (r->sess)
-        mg_session_remove(&r->store, r->sess);
-    r->sess = mg_session_create(&r->store, r->token, 0, 1);
-    if (r->sess && r->sc->session_id)
-        snprintf(r->sess->id, sizeof r->sess->id, "%s", r->sc->session_id);
-    r->last_sent_seq = -1;
-    r->nseq_times = 0;
-    return r->sess ? 0 : -1;
+    mg_scn_lane *L = r->lane;
+    if (L->sess)
+        mg_session_remove(&r->store, L->sess);
+    L->sess = mg_session_create(&r->store, r->token, L->shard, mg_scn_reported_shards(r));
+    if (L->sess && r->sc->session_id) /* options.session_id: not in sharded scenarios (the parser) */
+        snprintf(L->sess->id, sizeof L->sess->id, "%s", r->sc->session_id);
+    L->last_sent_seq = -1;
+    L->nseq_times = 0;
+    return L->sess ? 0 : -1;
 }
 
 /* Remembers when each seq went out, for lag-tolerant heartbeat checks. */
 void mg_scn_note_seq_sent(mg_scenario_run *r, long seq, uint64_t now)
 {
-    if (r->nseq_times == r->capseq_times) {
-        size_t nc = r->capseq_times ? r->capseq_times * 2 : 64;
-        struct mg_seq_time *n = realloc(r->seq_times, nc * sizeof *n);
+    if (r->lane->nseq_times == r->lane->capseq_times) {
+        size_t nc = r->lane->capseq_times ? r->lane->capseq_times * 2 : 64;
+        struct mg_seq_time *n = realloc(r->lane->seq_times, nc * sizeof *n);
         if (!n)
             return;
-        r->seq_times = n;
-        r->capseq_times = nc;
+        r->lane->seq_times = n;
+        r->lane->capseq_times = nc;
     }
-    r->seq_times[r->nseq_times++] = (struct mg_seq_time){seq, now};
+    r->lane->seq_times[r->lane->nseq_times++] = (struct mg_seq_time){seq, now};
 }
 
 /* The newest seq sent at or before t (-1: none). */
 long mg_scn_seq_sent_before(const mg_scenario_run *r, uint64_t t)
 {
     long best = -1;
-    for (size_t i = 0; i < r->nseq_times; i++)
-        if (r->seq_times[i].at <= t && r->seq_times[i].seq > best)
-            best = r->seq_times[i].seq;
+    for (size_t i = 0; i < r->lane->nseq_times; i++)
+        if (r->lane->seq_times[i].at <= t && r->lane->seq_times[i].seq > best)
+            best = r->lane->seq_times[i].seq;
     return best;
 }
 
@@ -94,10 +95,10 @@ long mg_scn_seq_sent_before(const mg_scenario_run *r, uint64_t t)
 void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, const char *d, int withhold,
                           const mg_step *shape, uint64_t now)
 {
-    if (!r->sess && mg_scn_new_session(r) != 0)
+    if (!r->lane->sess && mg_scn_new_session(r) != 0)
         return;
     mg_buf p = {0};
-    long seq = mg_session_dispatch(r->sess, t, d, &p);
+    long seq = mg_session_dispatch(r->lane->sess, t, d, &p);
     if (seq < 0) {
         mg_buf_free(&p);
         return;
@@ -110,7 +111,7 @@ void mg_scn_send_dispatch(mg_scenario_run *r, mg_scn_conn *sc, const char *t, co
          * was never received, and a RESUME must get it replayed. */
         int spoiled = shape && (shape->zpayload == MG_ZPAYLOAD_TRUNCATED || shape->zpayload == MG_ZPAYLOAD_TRAILING);
         if (!spoiled) {
-            r->last_sent_seq = seq;
+            r->lane->last_sent_seq = seq;
             mg_scn_note_seq_sent(r, seq, now);
         }
     }
@@ -127,15 +128,15 @@ void mg_scn_send_ready(mg_scenario_run *r, mg_scn_conn *sc, int guilds, size_t s
     const char *url = mg_scn_resume_url(r, resume_url);
     if (resume_url)
         mg_transcript_add(&r->tr, now, sc->num, "..", "READY names %s (%s) as resume_gateway_url", url, resume_url);
-    if (mg_build_ready(&d, v, r->sess->id, url, guilds, 0, 1, size) == 0 && mg_buf_cstr(&d)) {
+    /* guilds: the bot's; this shard gets those the routing formula gives it */
+    int shard = r->lane->shard, shards = mg_scn_reported_shards(r);
+    if (mg_build_ready(&d, v, r->lane->sess->id, url, guilds, shard, shards, size) == 0 && mg_buf_cstr(&d)) {
         mg_scn_send_dispatch(r, sc, "READY", (const char *)d.data, 0, shape, now);
-        for (int i = 0; i < guilds; i++) {
-            char g[256];
-            snprintf(g, sizeof g,
-                     "{\"id\":\"%llu\",\"name\":\"Mock Guild %d\",\"unavailable\":false,\"member_count\":1,"
-                     "\"channels\":[],\"members\":[],\"roles\":[]}",
-                     (unsigned long long)(((uint64_t)(i + 1) << 22) | 1u), i + 1);
-            mg_scn_send_dispatch(r, sc, "GUILD_CREATE", g, 0, NULL, now);
+        r->lane->readies++;
+        for (int k = 0, i; (i = mg_shard_guild(guilds, shard, shards, k)) >= 0; k++) {
+            mg_buf_reset(&d);
+            if (mg_build_guild_create(&d, i) == 0 && mg_buf_cstr(&d))
+                mg_scn_send_dispatch(r, sc, "GUILD_CREATE", (const char *)d.data, 0, NULL, now);
         }
     }
     mg_buf_free(&d);
@@ -166,9 +167,10 @@ static void replay_cb(void *arg, const char *json, size_t len)
 void mg_scn_answer_resume(mg_scenario_run *r, mg_scn_conn *sc, long from, uint64_t now)
 {
     replay_ctx x = {r, sc, now};
-    mg_transcript_add(&r->tr, now, sc->num, "..", "replaying dispatches after s=%ld (session has %ld)", from, r->sess->seq);
-    mg_session_replay(r->sess, from, replay_cb, &x);
-    r->last_sent_seq = r->sess->seq;
-    mg_scn_note_seq_sent(r, r->sess->seq, now);
+    mg_transcript_add(&r->tr, now, sc->num, "..", "replaying dispatches after s=%ld (session has %ld)", from, r->lane->sess->seq);
+    mg_session_replay(r->lane->sess, from, replay_cb, &x);
+    r->lane->last_sent_seq = r->lane->sess->seq;
+    mg_scn_note_seq_sent(r, r->lane->sess->seq, now);
     mg_scn_send_dispatch(r, sc, "RESUMED", "{\"_trace\":[\"mockgateway\"]}", 0, NULL, now);
+    r->lane->readies++;
 }

@@ -15,6 +15,7 @@
 #include "compress.h"
 #include "http.h"
 #include "log.h"
+#include "rest.h"
 #include "tls.h"
 #include "ws.h"
 
@@ -99,6 +100,9 @@ typedef struct mg_app_ops {
     void (*on_closed)(void *app, mg_conn *c, const mg_close_info *info);
     /* Called every loop iteration (at least every 100 ms). */
     void (*on_tick)(void *app, uint64_t now_ms);
+    /* What GET /gateway/bot reports (shards, buckets, budget); NULL: one
+     * shard and a budget that never runs out. */
+    void (*gateway_bot)(void *app, uint64_t now_ms, mg_gateway_bot *out);
 } mg_app_ops;
 
 typedef struct mg_server_config {

@@ -370,8 +370,13 @@ static int start_servers(const char *exe, const char *make_certs)
     /* Through sh, for the redirection of each server's log to a file. */
     const char *args[] = {"-c", "exec \"$0\" \"$@\" 2>\"$MG_BATTERY_LOG\"", exe, "--listen", "127.0.0.1:0",
                           "--heartbeat-interval", hb, "--message-rate", "0", "--log-level", "warn",
-                          "--upgrade-timeout", up, "--max-output", MAX_OUTPUT_MIB, "--tls", "--cert", bt_cert_pem,
-                          "--key", key, NULL};
+                          "--upgrade-timeout", up, "--max-output", MAX_OUTPUT_MIB,
+                          /* clients identify over and over: no buckets, no budget to spend */
+                          "--identify-window-ms", "0", "--session-start-total", "4294967295",
+                          "--tls", "--cert", bt_cert_pem, "--key", key, NULL};
+    enum { TLS_ARG = 19 };
+    if (strcmp(args[TLS_ARG], "--tls") != 0)
+        return -1; /* the list above changed: TLS_ARG must name --tls */
 #if defined(__SANITIZE_ADDRESS__)
     /* Freed memory would otherwise stay resident in a 256 MiB quarantine. */
     char asan[512];
@@ -382,7 +387,7 @@ static int start_servers(const char *exe, const char *make_certs)
     for (int w = PLAIN; w <= TLS; w++) {
         snprintf(bt_srv[w].log, sizeof bt_srv[w].log, "%s/%s.log", cert_dir, w == TLS ? "tls" : "plain");
         setenv("MG_BATTERY_LOG", bt_srv[w].log, 1);
-        args[15] = w == TLS ? "--tls" : NULL; /* plain: the arguments end before --tls */
+        args[TLS_ARG] = w == TLS ? "--tls" : NULL; /* plain: the arguments end before --tls */
         bt_srv[w].pid = tws_spawn_server("/bin/sh", args, &bt_srv[w].port);
     }
     return bt_srv[PLAIN].pid > 0 && bt_srv[TLS].pid > 0 ? 0 : -1;

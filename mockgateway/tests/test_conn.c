@@ -34,7 +34,7 @@ static void a_message(void *a, mg_conn *c, int op, const uint8_t *d, size_t n)
         mg_conn_close(c, x->close_on_message, "decided in a callback");
 }
 static void a_pong(void *a, mg_conn *c, const uint8_t *d, size_t n) { (void)c, (void)d, (void)n, ((struct app *)a)->pongs++; }
-static const mg_app_ops ops = {a_upgrade, a_open, a_message, a_pong, NULL, NULL, NULL};
+static const mg_app_ops ops = {a_upgrade, a_open, a_message, a_pong, NULL, NULL, NULL, NULL};
 
 static mg_server srv;
 

@@ -11,10 +11,11 @@
 #include "util.h"
 #include "rules.h"
 #include "session.h"
+#include "sharding.h"
 #include "ws.h"
 
 static const char *const tokens[] = {"test-token", "other", NULL};
-static const mg_identify_policy all_granted = {tokens, MG_PRIVILEGED_INTENTS, 0};
+static const mg_identify_policy all_granted = {.tokens = tokens, .granted_intents = MG_PRIVILEGED_INTENTS};
 
 static int identify(const char *d_json, const mg_identify_policy *pol)
 {
@@ -57,7 +58,7 @@ Test(identify, unknown_intent_bits_are_4013)
 
 Test(identify, privileged_intents_not_granted_are_4014)
 {
-    mg_identify_policy none = {tokens, 0, 0};
+    mg_identify_policy none = {.tokens = tokens};
     cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":2," PROPS "}", &none), 4014);
     cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":256," PROPS "}", &none), 4014);
     cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":32768," PROPS "}", &none), 4014);
@@ -72,11 +73,108 @@ Test(identify, bad_shards_are_4010)
     cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[0]}", &all_granted), 4002);
 }
 
-Test(identify, sharding_required_is_4011)
+Test(identify, a_sharded_bot_needs_its_shard_count_else_4010)
 {
-    mg_identify_policy need = {tokens, MG_PRIVILEGED_INTENTS, 1};
+    mg_identify_policy sharded = {.tokens = tokens, .granted_intents = MG_PRIVILEGED_INTENTS, .shards = 4};
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[3,4]}", &sharded), 0);
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS "}", &sharded), 4010, "no shard");
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[1,2]}", &sharded), 4010,
+                 "another count");
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[4,4]}", &sharded), 4010,
+                 "id >= count");
+    /* A bot of one shard takes any valid shard, as before. */
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[1,2]}", &all_granted), 0);
+}
+
+Test(identify, more_guilds_than_a_shard_may_hold_is_4011)
+{
+    /* 10 guilds, at most 3 per shard: 1 or 2 shards are too few (10, 5
+     * guilds), 4 are enough (3, 3, 2, 2 guilds). */
+    mg_identify_policy need = {.tokens = tokens, .granted_intents = MG_PRIVILEGED_INTENTS, .guilds = 10,
+                               .max_guilds_per_shard = 3};
     cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS "}", &need), 4011);
-    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[0,2]}", &need), 0);
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[0,2]}", &need), 4011);
+    for (int s = 0; s < 4; s++) {
+        char j[256];
+        snprintf(j, sizeof j, "{\"token\":\"test-token\",\"intents\":1," PROPS ",\"shard\":[%d,4]}", s);
+        cr_assert_eq(identify(j, &need), 0, "shard %d of 4", s);
+    }
+    need.max_guilds_per_shard = 0; /* no limit */
+    cr_assert_eq(identify("{\"token\":\"test-token\",\"intents\":1," PROPS "}", &need), 0);
+}
+
+/* Guild routing: the closed forms of sharding.c against the formula
+ * (guild_id >> 22) % num_shards applied to every guild. */
+Test(routing, every_guild_goes_to_the_shard_of_the_formula_and_to_no_other)
+{
+    for (int n = 1; n <= 9; n++) {
+        for (int guilds = 0; guilds <= 40; guilds++) {
+            int seen[40] = {0};
+            for (int s = 0; s < n; s++) {
+                int count = mg_shard_guild_count(guilds, s, n), want = 0;
+                for (int i = 0; i < guilds; i++)
+                    want += (int)((mg_guild_id(i) >> 22) % (uint64_t)n) == s;
+                cr_assert_eq(count, want, "%d guilds, shard %d of %d: %d, want %d", guilds, s, n, count, want);
+                for (int k = 0; k < count; k++) {
+                    int i = mg_shard_guild(guilds, s, n, k);
+                    cr_assert(i >= 0 && i < guilds, "guild %d of shard %d of %d: index %d", k, s, n, i);
+                    cr_assert_eq(mg_guild_shard(mg_guild_id(i), n), s);
+                    cr_assert(k == 0 || i > mg_shard_guild(guilds, s, n, k - 1), "in order");
+                    seen[i]++;
+                }
+                cr_assert_eq(mg_shard_guild(guilds, s, n, count), -1, "no guild past the shard's last");
+            }
+            for (int i = 0; i < guilds; i++)
+                cr_assert_eq(seen[i], 1, "guild %d of %d over %d shards is owned %d times", i, guilds, n, seen[i]);
+        }
+    }
+    cr_assert_eq(mg_shard_guild_count(5, 2, 2), 0, "a shard outside its count owns nothing");
+    cr_assert_eq(mg_guild_shard(mg_guild_id(6), 1), 0);
+    /* The formula on a real snowflake: 175928847299117063 >> 22 = 41944705796. */
+    cr_assert_eq(mg_guild_shard(175928847299117063ull, 16), (int)(41944705796ull % 16));
+}
+
+Test(start_limits, one_session_start_per_bucket_per_window)
+{
+    mg_start_limits l;
+    cr_assert_eq(mg_start_limits_init(&l, 2, 300, 1000, 1000, 86400000, 86400000, 1000), 0);
+    struct mg_bucket_last prev;
+    cr_assert_eq(mg_start_check(&l, 0, 1000, &prev), MG_START_OK);
+    cr_assert_eq(prev.used, 0);
+    mg_start_spend(&l, 0, 7, 1000);
+    cr_assert_eq(mg_start_check(&l, 1, 1000, NULL), MG_START_OK, "bucket 1 is another bucket");
+    mg_start_spend(&l, 1, 8, 1000);
+    cr_assert_eq(mg_start_check(&l, 2, 1299, &prev), MG_START_TOO_SOON, "shard 2 is in bucket 0");
+    cr_assert(prev.used && prev.at == 1000 && prev.shard == 0 && prev.tag == 7);
+    cr_assert_eq(mg_start_check(&l, 2, 1300, NULL), MG_START_OK, "a whole window later");
+    cr_assert_eq(mg_start_bucket(&l, 5), 1);
+    cr_assert_eq(l.remaining, 998);
+    mg_start_limits_free(&l);
+    /* Window 0: unchecked. */
+    cr_assert_eq(mg_start_limits_init(&l, 1, 0, 10, 10, 1000, 1000, 0), 0);
+    mg_start_spend(&l, 0, 0, 5);
+    cr_assert_eq(mg_start_check(&l, 0, 5, NULL), MG_START_OK);
+    mg_start_limits_free(&l);
+}
+
+Test(start_limits, the_budget_runs_out_and_refills_at_the_reset)
+{
+    mg_start_limits l;
+    cr_assert_eq(mg_start_limits_init(&l, 4, 0, 3, 2, 500, 1000, 100), 0, "2 of 3 left, reset in 500 ms");
+    uint64_t reset_after;
+    cr_assert_eq(mg_start_remaining(&l, 100, &reset_after), 2);
+    cr_assert_eq(reset_after, 500);
+    mg_start_spend(&l, 0, 0, 200);
+    mg_start_spend(&l, 1, 0, 200);
+    cr_assert_eq(mg_start_check(&l, 2, 300, NULL), MG_START_BUDGET_SPENT);
+    cr_assert_eq(mg_start_remaining(&l, 300, &reset_after), 0);
+    cr_assert_eq(reset_after, 300);
+    cr_assert_eq(mg_start_check(&l, 2, 600, NULL), MG_START_OK, "refilled to the total at 600");
+    cr_assert_eq(mg_start_remaining(&l, 600, &reset_after), 3);
+    cr_assert_eq(reset_after, 1000, "then every period");
+    cr_assert_eq(mg_start_remaining(&l, 3700, &reset_after), 3);
+    cr_assert_eq(reset_after, 900, "resets at 1600, 2600, 3600, 4600");
+    mg_start_limits_free(&l);
 }
 
 Test(payload, decode_checks_size_json_and_op)
@@ -322,6 +420,33 @@ Test(options, parses_rates_tokens_and_rejects_junk)
     cr_assert_eq(mg_options_parse(1, dflt, &o, err, sizeof err), 0);
     cr_assert_str_eq(o.tokens[0], "test-token");
     cr_assert_eq(o.heartbeat_interval, 41250);
+}
+
+Test(options, the_sharded_bot)
+{
+    char *argv[] = {"mockgateway", "--shards", "8", "--max-concurrency", "2", "--identify-window-ms", "300",
+                    "--session-start-total", "50", "--session-start-reset-after", "1000", "--max-guilds-per-shard",
+                    "3", NULL};
+    mg_options o;
+    char err[256];
+    cr_assert_eq(mg_options_parse(13, argv, &o, err, sizeof err), 0, "%s", err);
+    cr_assert(o.shards == 8 && o.max_concurrency == 2 && o.identify_window_ms == 300);
+    cr_assert(o.session_total == 50 && o.session_remaining == 50, "remaining defaults to the total");
+    cr_assert(o.session_reset_after_ms == 1000 && o.max_guilds_per_shard == 3);
+    char *dflt[] = {"mockgateway", NULL};
+    cr_assert_eq(mg_options_parse(1, dflt, &o, err, sizeof err), 0);
+    cr_assert(o.shards == 1 && o.max_concurrency == 1 && o.identify_window_ms == 5000, "Discord's values");
+    cr_assert(o.session_total == 1000 && o.session_remaining == 1000 && o.max_guilds_per_shard == 2500);
+    char *over[] = {"mockgateway", "--session-start-total", "5", "--session-start-remaining", "6", NULL};
+    cr_assert_eq(mg_options_parse(5, over, &o, err, sizeof err), -1);
+    cr_assert(strstr(err, "more than the total"), "%s", err);
+    const char *const bad[][2] = {{"--shards", "0"}, {"--max-concurrency", "1.5"}, {"--identify-window-ms", "-1"},
+                                  {"--max-guilds-per-shard", "x"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *b[] = {"mockgateway", (char *)bad[i][0], (char *)bad[i][1], NULL};
+        cr_assert_eq(mg_options_parse(3, b, &o, err, sizeof err), -1, "%s %s", bad[i][0], bad[i][1]);
+        cr_assert(strstr(err, bad[i][0]), "%s", err);
+    }
 }
 
 Test(redaction, tokens_never_reach_transcripts)

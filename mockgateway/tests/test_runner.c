@@ -195,6 +195,54 @@ Test(runner, parallel_run_has_the_outputs_of_a_serial_run, .timeout = 90)
     cr_assert_eq(system(path), 0);
 }
 
+/* A scenario that requires what the client does not declare is skipped,
+ * the same way by a serial run and by workers: a SKIP line, the count,
+ * JUnit <skipped>, the page's "unsupported" class. */
+Test(runner, a_scenario_the_client_cannot_take_is_skipped, .timeout = 90)
+{
+    char dir[] = "/tmp/mg-runner-skip-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    static char out[2][8192];
+    const char *jobs[2] = {"1", "2"};
+    const char *sharded = MG_SCENARIO_DIR "/sharding/pacing-max-concurrency-1.json";
+    for (int i = 0; i < 2; i++) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "%s run -j %s --junit %s/j%d.xml --html %s/r%d.html %s %s -- %s 2>/dev/null", MG_EXE,
+                 jobs[i], dir, i, dir, i, sharded, scenario, MG_MINI_CLIENT);
+        cr_assert_eq(run(cmd, out[i], sizeof out[i]), 0, "-j %s: a skip is no failure: %s", jobs[i], out[i]);
+        cr_assert(strstr(out[i], "SKIP  sharding-pacing-max-concurrency-1 (") &&
+                      strstr(out[i], "requires sharding, which the client does not offer (--supports, --without)"),
+                  "-j %s: %s", jobs[i], out[i]);
+        cr_assert(strstr(out[i], "\n1 skipped (") && strstr(out[i], "\n1 passed, 0 failed\n"), "-j %s: %s", jobs[i],
+                  out[i]);
+        char path[512];
+        snprintf(path, sizeof path, "%s/j%d.xml", dir, i);
+        char *xml = slurp(path);
+        cr_assert(xml && strstr(xml, "skipped=\"1\"") && strstr(xml, "<skipped message=\"requires sharding"), "%s",
+                  xml ? xml : "(no junit)");
+        snprintf(path, sizeof path, "%s/r%d.html", dir, i);
+        char *html = slurp(path);
+        cr_assert(html && strstr(html, "\"status\":\"SKIP\",\"seconds\":0.0,\"verdict\":\"unsupported\""),
+                  "-j %s: the page marks it unsupported", jobs[i]);
+    }
+    collapse_digits(out[0]); /* the PASS line's seconds */
+    collapse_digits(out[1]);
+    cr_assert_str_eq(out[1], out[0], "stdout differs:\n-j 2:\n%s\n-j 1:\n%s", out[1], out[0]);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s run --supports sharding,telepathy %s -- %s 2>&1", MG_EXE, sharded, MG_MINI_CLIENT);
+    cr_assert_eq(run(cmd, out[0], sizeof out[0]), 2, "an unknown capability is a usage error: %s", out[0]);
+    /* Features of one connection are assumed; --without takes them away. */
+    const char *etf = MG_SCENARIO_DIR "/encoding/etf-identify-ready.json";
+    snprintf(cmd, sizeof cmd, "%s run --without zstd-stream,etf %s -- %s 2>/dev/null", MG_EXE, etf, MG_MINI_CLIENT);
+    cr_assert_eq(run(cmd, out[0], sizeof out[0]), 0, "%s", out[0]);
+    cr_assert(strstr(out[0], "SKIP  encoding-etf-identify-ready (") &&
+                  strstr(out[0], "requires etf, which the client does not offer"), "%s", out[0]);
+    snprintf(cmd, sizeof cmd, "%s run --without etf,telepathy %s -- %s 2>&1", MG_EXE, etf, MG_MINI_CLIENT);
+    cr_assert_eq(run(cmd, out[0], sizeof out[0]), 2, "an unknown feature is a usage error: %s", out[0]);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 Test(runner, jobs_option_is_checked, .timeout = 30)
 {
     char cmd[2048], out[4096];

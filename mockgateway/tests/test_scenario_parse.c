@@ -182,6 +182,59 @@ Test(scenarios, unknown_fields_and_misplaced_reject_are_errors)
     cr_assert(strstr(err, "field \"compress\""), "%s", err);
 }
 
+/* A sharded scenario: "shards", per-entry "shard" masks, "requires". */
+#define SHARDED(extra_top, conns) \
+    "{\"name\":\"n\",\"rule\":\"r\",\"shards\":{\"count\":3,\"max_concurrency\":2}" extra_top ",\"connections\":[" conns "]}"
+
+Test(scenarios, a_sharded_scenario_parses_its_bot_its_lanes_and_its_requirements)
+{
+    const char *j = SHARDED(",\"requires\":[\"sharding\"]",
+                            "{\"steps\":[{\"type\":\"handshake\"}]},"
+                            "{\"shard\":[0,2],\"steps\":[{\"type\":\"restart\",\"grace_ms\":3000}]}");
+    mg_scenario sc;
+    char err[512];
+    cr_assert_eq(mg_scenario_parse(j, strlen(j), NULL, &sc, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(sc.shards.count, 3);
+    cr_expect_eq(sc.shards.max_concurrency, 2);
+    cr_expect_eq(sc.shards.gateway_bot_shards, 3, "GET /gateway/bot says count by default");
+    cr_expect_eq(sc.shards.identify_window_ms, 5000);
+    cr_expect_eq(sc.shards.total, 1000);
+    cr_expect_eq(sc.shards.remaining, 1000);
+    cr_expect_eq(sc.shards.all_ready, 1);
+    cr_expect_eq(sc.conns[0].shard_mask, 0, "no \"shard\": every shard's");
+    cr_expect_eq(sc.conns[1].shard_mask, 5);
+    cr_expect_eq(sc.conns[1].steps[0].ms, 3000);
+    cr_expect_eq(sc.requires, MG_REQUIRES_SHARDING | MG_REQUIRES_RESTART, "a restart step implies \"restart\"");
+    mg_scenario_free(&sc);
+}
+
+Test(scenarios, sharded_scenarios_refuse_what_needs_the_shard_before_it_is_known)
+{
+    char err[512];
+    /* a shard the scenario does not have */
+    cr_assert_eq(parse(SHARDED("", "{\"shard\":[3],\"steps\":[]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"shard\"") && strstr(err, "no shard 3"), "%s", err);
+    /* the upgrade is answered before the shard is known */
+    cr_assert_eq(parse(SHARDED("", "{\"steps\":[{\"type\":\"reject\",\"status\":503}]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "no \"reject\""), "%s", err);
+    cr_assert_eq(parse(SHARDED("", "{\"steps\":[{\"type\":\"handshake\",\"hello\":true}]}"), err, sizeof err),
+                 -1);
+    cr_assert(strstr(err, "field \"hello\""), "%s", err);
+    /* a connection joins a lane only by its IDENTIFY or RESUME */
+    cr_assert_eq(parse(SHARDED("", "{\"steps\":[{\"type\":\"handshake\"}]},{\"absent_ms\":500,\"steps\":[]}"), err,
+                       sizeof err), -1);
+    cr_assert(strstr(err, "field \"absent_ms\"") && strstr(err, "sharded"), "%s", err);
+    /* a RESUME names its lane by its session id: one per shard */
+    cr_assert_eq(parse(SHARDED(",\"options\":{\"session_id\":\"abcd\"}", "{\"steps\":[]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"session_id\"") && strstr(err, "sharded"), "%s", err);
+    cr_assert_eq(parse(SHARDED(",\"requires\":[\"telepathy\"]", "{\"steps\":[]}"), err, sizeof err), -1);
+    cr_assert(strstr(err, "field \"requires\"") && strstr(err, "unknown requirement"), "%s", err);
+    /* not sharded: shard 0 only */
+    cr_assert_eq(parse("{\"name\":\"n\",\"rule\":\"r\",\"connections\":[{\"shard\":[1],\"steps\":[]}]}", err,
+                       sizeof err), -1);
+    cr_assert(strstr(err, "no shard 1"), "%s", err);
+}
+
 Test(scenarios, invalid_json_says_where)
 {
     char err[512];
@@ -321,7 +374,7 @@ static cJSON *sample(const cJSON *s, int depth)
 }
 
 /* Where a field under test goes. */
-typedef enum { AT_TOP, AT_OPTIONS, AT_LIMITS, AT_CONNECTION, AT_STEP } place;
+typedef enum { AT_TOP, AT_OPTIONS, AT_LIMITS, AT_SHARDS, AT_SESSION_LIMIT, AT_CONNECTION, AT_STEP } place;
 
 static const cJSON *place_schema(place at, const char *steptype)
 {
@@ -333,6 +386,10 @@ static const cJSON *place_schema(place at, const char *steptype)
         return get(get(schema_root, "properties"), "options");
     case AT_LIMITS:
         return get(get(schema_root, "properties"), "limits");
+    case AT_SHARDS:
+        return get(get(schema_root, "properties"), "shards");
+    case AT_SESSION_LIMIT:
+        return get(get(place_schema(AT_SHARDS, NULL), "properties"), "session_start_limit");
     case AT_CONNECTION:
         return schema_def("connection");
     case AT_STEP:
@@ -354,6 +411,11 @@ static int try_field(place at, const char *steptype, const char *field, cJSON *v
     cr_assert_not_null(conn, "the minimal scenario has no connection");
     if (at == AT_OPTIONS || at == AT_LIMITS) {
         target = cJSON_AddObjectToObject(root, at == AT_OPTIONS ? "options" : "limits");
+    } else if (at == AT_SHARDS || at == AT_SESSION_LIMIT) {
+        target = sample(place_schema(AT_SHARDS, NULL), 0);
+        cJSON_AddItemToObject(root, "shards", target);
+        if (at == AT_SESSION_LIMIT)
+            target = cJSON_AddObjectToObject(target, "session_start_limit");
     } else if (at == AT_CONNECTION) {
         target = conn;
     } else if (at == AT_STEP) {
@@ -446,7 +508,8 @@ static void check_place(place at, const char *st, const char *const *all, size_t
     char why[200];
     for (size_t i = 0; i < nall; i++) {
         const cJSON *fs = get(props, all[i]);
-        static const char *const place_names[] = {"top level", "options", "limits", "connection", "step"};
+        static const char *const place_names[] = {"top level",           "options",    "limits", "shards",
+                                                  "session_start_limit", "connection", "step"};
         snprintf(why, sizeof why, "%s %s field \"%s\"", place_names[at], st ? st : "", all[i]);
         if (!fs) {
             if (cJSON_IsFalse(addl))
@@ -556,6 +619,8 @@ static void all_field_names(const char ***names, size_t *n)
     names_of(get(schema_root, "properties"), names, n);
     names_of(get(place_schema(AT_OPTIONS, NULL), "properties"), names, n);
     names_of(get(place_schema(AT_LIMITS, NULL), "properties"), names, n);
+    names_of(get(place_schema(AT_SHARDS, NULL), "properties"), names, n);
+    names_of(get(place_schema(AT_SESSION_LIMIT, NULL), "properties"), names, n);
     names_of(get(place_schema(AT_CONNECTION, NULL), "properties"), names, n);
     const cJSON *e;
     cJSON_ArrayForEach(e, step_types()) names_of(get(place_schema(AT_STEP, e->valuestring), "properties"), names, n);
@@ -573,7 +638,7 @@ Test(schema, each_step_types_fields_ranges_and_required_fields_match_the_parser)
     free(names);
 }
 
-Test(schema, top_level_options_limits_and_connection_fields_match_the_parser)
+Test(schema, top_level_options_limits_shards_and_connection_fields_match_the_parser)
 {
     const char **names = NULL;
     size_t n = 0;
@@ -581,6 +646,8 @@ Test(schema, top_level_options_limits_and_connection_fields_match_the_parser)
     check_place(AT_TOP, NULL, names, n);
     check_place(AT_OPTIONS, NULL, names, n);
     check_place(AT_LIMITS, NULL, names, n);
+    check_place(AT_SHARDS, NULL, names, n);
+    check_place(AT_SESSION_LIMIT, NULL, names, n);
     check_place(AT_CONNECTION, NULL, names, n);
     free(names);
 }

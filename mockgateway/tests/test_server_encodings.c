@@ -22,7 +22,9 @@ static int server_pid, port;
 static void start(void)
 {
     const char *args[] = {"--listen", "127.0.0.1:0", "--heartbeat-interval", "500", "--log-level", "error",
-                          "--message-rate", "0", "--guilds", "1", NULL};
+                          "--message-rate", "0", "--guilds", "1",
+                          /* IDENTIFY after IDENTIFY: no 5 s buckets here */
+                          "--identify-window-ms", "0", NULL};
     server_pid = tws_spawn_server(MG_EXE, args, &port);
     cr_assert_gt(server_pid, 0, "mockgateway did not print its URL");
 }

@@ -39,8 +39,8 @@ const CLIENTS = {
   },
   'dgw-shards': {
     label: 'dgw-shards', version: 'this repo', language: 'C',
-    features: ['sharding', 'zlib-stream', 'zstd-stream'],
-    transport: 'as asked: zlib-stream, zstd-stream (libdgw); JSON only; one shard (the count /gateway/bot gives)',
+    features: ['sharding', 'restart', 'zlib-stream', 'zstd-stream'],
+    transport: 'as asked: zlib-stream, zstd-stream (libdgw); JSON only; the shard count /gateway/bot gives (one, or the bot of a sharded scenario, run with --supports sharding,restart)',
   },
   'discordjs-ws': {
     label: '@discordjs/ws', pkg: '@discordjs/ws', extra: '@discordjs/rest', language: 'JavaScript',

@@ -104,6 +104,30 @@ static void send_text(tws *c, const char *json) { cr_assert_eq(tws_send_frame(c,
     "{\"op\":2,\"d\":{\"token\":\"test-token\",\"intents\":513,\"properties\":{\"os\":\"linux\","          \
     "\"browser\":\"t\",\"device\":\"t\"}" extra "}}"
 
+/* Upgrades with query and reads HELLO past. */
+static void open_past_hello(tws *c, const char *query, int etf)
+{
+    int opcode, code;
+    upgrade(c, query);
+    cJSON *hello = next_payload(c, etf, &opcode, &code);
+    cr_assert_not_null(hello, "no HELLO (close %d)", code);
+    cJSON_Delete(hello);
+}
+
+/* Reads payloads until a HEARTBEAT_ACK; returns its frame type. */
+static int await_ack(tws *c, int etf)
+{
+    for (;;) {
+        int opcode, code;
+        cJSON *j = next_payload(c, etf, &opcode, &code);
+        cr_assert_not_null(j, "no HEARTBEAT_ACK (close %d)", code);
+        int op = op_of(j);
+        cJSON_Delete(j);
+        if (op == 11)
+            return opcode;
+    }
+}
+
 /* Reads payloads until READY; checks each came as want_opcode. */
 static cJSON *read_ready(tws *c, int etf, int want_opcode)
 {
@@ -138,23 +162,15 @@ Test(encodings, etf_hello_identify_ready_heartbeat_ack)
     cJSON_Delete(ready);
 
     send_etf(&c, "{\"op\":1,\"d\":1}");
-    for (;;) {
-        cJSON *j = next_payload(&c, 1, &opcode, &code);
-        cr_assert_not_null(j, "no HEARTBEAT_ACK (close %d)", code);
-        int op = op_of(j);
-        cJSON_Delete(j);
-        if (op == 11)
-            break;
-    }
+    await_ack(&c, 1);
     tws_close(&c);
 }
 
 Test(encodings, etf_text_frame_is_4002)
 {
     tws c;
-    upgrade(&c, "v=10&encoding=etf");
+    open_past_hello(&c, "v=10&encoding=etf", 1);
     int opcode, code;
-    cJSON_Delete(next_payload(&c, 1, &opcode, &code));
     send_text(&c, IDENTIFY_WITH(""));
     cr_assert_null(next_payload(&c, 1, &opcode, &code));
     cr_assert_eq(code, 4002, "a text frame on an ETF connection: close %d", code);
@@ -167,18 +183,15 @@ Test(encodings, etf_that_does_not_decode_is_4002_and_the_server_serves_on)
     static const size_t badlen[] = {2, 4, 3};
     for (size_t i = 0; i < sizeof badlen / sizeof *badlen; i++) {
         tws c;
-        upgrade(&c, "v=10&encoding=etf");
+        open_past_hello(&c, "v=10&encoding=etf", 1);
         int opcode, code;
-        cJSON_Delete(next_payload(&c, 1, &opcode, &code));
         cr_assert_eq(tws_send_frame(&c, 2, bad[i], badlen[i], 1), 0);
         cr_assert_null(next_payload(&c, 1, &opcode, &code));
         cr_assert_eq(code, 4002, "bad ETF %zu: close %d", i, code);
         tws_close(&c);
     }
     tws c;
-    upgrade(&c, "v=10&encoding=etf");
-    int opcode, code;
-    cJSON_Delete(next_payload(&c, 1, &opcode, &code));
+    open_past_hello(&c, "v=10&encoding=etf", 1);
     send_etf(&c, IDENTIFY_WITH(""));
     cJSON_Delete(read_ready(&c, 1, 2));
     tws_close(&c);
@@ -187,39 +200,25 @@ Test(encodings, etf_that_does_not_decode_is_4002_and_the_server_serves_on)
 Test(encodings, payload_compression_sends_ready_as_one_zlib_stream)
 {
     tws c;
-    upgrade(&c, "v=10&encoding=json");
-    int opcode, code;
-    cJSON_Delete(next_payload(&c, 0, &opcode, &code));
+    open_past_hello(&c, "v=10&encoding=json", 0);
     send_text(&c, IDENTIFY_WITH(",\"compress\":true"));
     cJSON_Delete(read_ready(&c, 0, 2));
     /* Small payloads stay text. */
     send_text(&c, "{\"op\":1,\"d\":1}");
-    for (;;) {
-        cJSON *j = next_payload(&c, 0, &opcode, &code);
-        cr_assert_not_null(j, "no HEARTBEAT_ACK (close %d)", code);
-        int op = op_of(j);
-        cJSON_Delete(j);
-        if (op == 11) {
-            cr_assert_eq(opcode, 1, "a HEARTBEAT_ACK is small: text");
-            break;
-        }
-    }
+    cr_assert_eq(await_ack(&c, 0), 1, "a HEARTBEAT_ACK is small: text");
     tws_close(&c);
 }
 
 Test(encodings, no_payload_compression_without_asking_or_with_etf)
 {
     tws c;
-    upgrade(&c, "v=10&encoding=json");
-    int opcode, code;
-    cJSON_Delete(next_payload(&c, 0, &opcode, &code));
+    open_past_hello(&c, "v=10&encoding=json", 0);
     send_text(&c, IDENTIFY_WITH(""));
     cJSON_Delete(read_ready(&c, 0, 1));
     tws_close(&c);
 
     /* Discord: payload compression is for JSON only. */
-    upgrade(&c, "v=10&encoding=etf");
-    cJSON_Delete(next_payload(&c, 1, &opcode, &code));
+    open_past_hello(&c, "v=10&encoding=etf", 1);
     send_etf(&c, IDENTIFY_WITH(",\"compress\":true"));
     cJSON_Delete(read_ready(&c, 1, 2));
     tws_close(&c);

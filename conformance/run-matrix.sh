@@ -22,7 +22,8 @@
 #               each with its own mock and client process; default 1)
 #   --no-install  skip `npm ci` (node_modules already installed)
 #   --scenarios   scenario files/dirs (default: scenarios/); must be last
-# dgw-shards runs every scenario with one shard (the count /gateway/bot gives).
+# dgw-shards runs every scenario, the sharded ones too (--supports sharding,restart),
+# with the shard count /gateway/bot gives.
 # seyfert only connects to wss:// on port 443 (its WebSocket ignores the URL's
 # scheme and port), so its mock serves TLS on 127.0.0.1:443 with throwaway
 # certificates (mockgateway/tools/make-test-certs.sh) that node trusts
@@ -112,6 +113,8 @@ run_client() {
   local c=$1 raw=$build/conformance/$1 s e j=$sjobs mgopts=() envs=()
   rm -rf "$raw"; mkdir -p "$raw"
   mapfile -t cmd < <(client_cmd "$c")
+  # dgw-shards takes the sharded scenarios too (a restart included).
+  [[ $c = dgw-shards ]] && mgopts=(--supports sharding,restart)
   if [[ $c = seyfert ]]; then
     sh "$root/mockgateway/tools/make-test-certs.sh" "$raw/certs" >/dev/null
     mgopts=(--tls --cert "$raw/certs/server.pem" --key "$raw/certs/server.key" --ca "$raw/certs/ca.pem" --listen 127.0.0.1:443)

@@ -427,7 +427,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
                                 "zstd-stream, etf, payload-compression, request-channel-info\n", a);
                 return -1;
             }
-            if (a[2] == 's')
+            if (!strcmp(a, "--supports"))
                 o->supports |= bits;
             else
                 o->supports &= ~bits;
